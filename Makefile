@@ -1,0 +1,40 @@
+# Sockets and Concurrency in Python
+#   make lab    set up .venv (first time only) and open the course in JupyterLab
+#   make test   set up .venv (first time only) and run every test
+# Nothing is installed outside .venv.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.socklab-installed
+PORT   ?= 8888
+PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: lab test setup clean
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 9))' || \
+	  { echo "The course needs Python 3.9 or newer; '$(PYTHON)' is older. Install a newer python3, or run: make PYTHON=/path/to/python3"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+	  { rm -rf $(VENV); echo "Could not create $(VENV). On Debian or Ubuntu: sudo apt-get install python3-venv, then run make again."; exit 1; }
+	$(PIP) install -r requirements.txt
+	$(PIP) install --no-deps -e .
+	@touch $@
+
+lab: $(STAMP)
+	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))'); \
+	echo ""; \
+	echo "  Open the course at: http://127.0.0.1:$(PORT)/lab/tree/notebooks/00_start_here.ipynb?token=$$token"; \
+	echo "  (Ctrl-C twice to stop JupyterLab; set PORT=... if $(PORT) is taken)"; \
+	echo ""; \
+	exec $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.port_retries=0 \
+	  --IdentityProvider.token=$$token --ServerApp.root_dir=. notebooks/00_start_here.ipynb
+
+test: $(STAMP)
+	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
+	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,30 @@
+"""socklab: the helper library of "Sockets and Concurrency in Python".
+
+It keeps the plumbing out of the notebooks, so they can show socket code:
+
+    import socklab
+    server = socklab.serve(mode="threading", work=0.2)   # a live server, loopback, port 0
+    socklab.ask(server, b"hello\\n")                       # -> b'HELLO\\n'
+    run = socklab.load(server, clients=8)                 # eight clients at once
+    socklab.plot_timeline(run)                            # who waited, who was served, by whom
+    server.stop()                                         # milliseconds; nothing left behind
+
+Modules: ``servers`` (start and stop), ``handlers`` (the built-in echo),
+``clients`` (ask and load), ``timeline`` (Gantt charts), ``environment``
+(what this machine offers), ``widgets`` (quizzes), ``cli`` (``python -m socklab``).
+"""
+
+from .clients import ClientResult, LoadResult, ask, load
+from .environment import environment
+from .errors import HandlerError, SocklabError, StopTimeout
+from .handlers import UpperDatagramHandler, UpperEchoHandler
+from .servers import KINDS, MODES, Request, Server, format_address, running, serve, server_class, stop_all, work
+from .timeline import compare, plot_timeline
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KINDS", "MODES", "ClientResult", "HandlerError", "LoadResult", "Request", "Server", "SocklabError",
+    "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "compare", "environment",
+    "format_address", "load", "plot_timeline", "running", "serve", "server_class", "stop_all", "work",
+]

@@ -1,0 +1,59 @@
+"""The command line: serve a demo server from a terminal.
+
+    python -m socklab serve --kind tcp --mode threading --work 0.5
+
+prints one line, ``listening on 127.0.0.1:PORT`` (or the socket path), then
+serves the uppercase echo until Ctrl-C (SIGINT) or SIGTERM, and exits 0 after
+stopping everything it started. Talk to it from another terminal:
+
+    nc 127.0.0.1 PORT            (type lines; Ctrl-D to close)
+    nc -u 127.0.0.1 PORT         (udp)
+    nc -U /tmp/socklab-.../x.sock (unix)
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+
+from .errors import SocklabError
+from .servers import KINDS, MODES, format_address, serve
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="python -m socklab", description="socklab: the course's helper tools")
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("serve", help="serve the uppercase echo until Ctrl-C or SIGTERM")
+    s.add_argument("--kind", choices=KINDS, default="tcp", help="socket kind (default tcp)")
+    s.add_argument("--mode", choices=MODES, default="serial", help="how requests are handled (default serial)")
+    s.add_argument("--work", type=float, default=0.0, metavar="SECONDS", help="work per line or datagram")
+    s.add_argument("--cpu", action="store_true", help="compute instead of sleeping during the work")
+    s.add_argument("--host", default=None, help="address to bind (default loopback)")
+    s.add_argument("--port", type=int, default=0, help="port to bind (default 0: the OS picks one)")
+    s.add_argument("--path", default=None, help="socket file for unix kinds (default: a temporary one)")
+    return parser
+
+
+def main(argv=None) -> int:
+    args = _parser().parse_args(argv)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        server = serve(
+            kind=args.kind, mode=args.mode, work=args.work, cpu=args.cpu, host=args.host,
+            port=args.port if args.kind not in ("unix", "unix-dgram") else 0, path=args.path, name="cli",
+        )
+    except (SocklabError, ValueError, TypeError) as exc:
+        print(f"socklab: {exc}", file=sys.stderr)
+        return 2
+    address = server.address
+    print(f"listening on {address if isinstance(address, str) else format_address(address)}", flush=True)
+    try:
+        while not stop.wait(3600):
+            pass
+    finally:
+        server.stop()
+    return 0

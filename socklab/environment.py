@@ -1,0 +1,102 @@
+"""What this machine offers the course: address families, fork, cores.
+
+Every check tries the real thing (creating or binding a socket, forking a
+child) rather than trusting a constant: ``socket.AF_CAN`` can exist while the
+kernel module behind it is missing.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import socket
+import sys
+from dataclasses import dataclass
+
+from .servers import ipv6_available
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def _try_socket(family_name, type_name="SOCK_STREAM"):
+    family = getattr(socket, family_name, None)
+    kind = getattr(socket, type_name, None)
+    if family is None or kind is None:
+        return False, f"socket.{family_name if family is None else type_name} does not exist in this Python"
+    try:
+        socket.socket(family, kind).close()
+        return True, f"socket({family_name}, {type_name}) works"
+    except OSError as exc:
+        return False, f"the constant exists, but the kernel says: {exc.strerror or exc}"
+
+
+def _fork_works():
+    if not hasattr(os, "fork"):
+        return False, "os.fork does not exist (Windows): forking servers are not available"
+    try:
+        pid = os.fork()
+    except OSError as exc:
+        return False, f"fork failed: {exc.strerror}"
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    return True, "os.fork() works: forking servers are available"
+
+
+def _cores():
+    total = os.cpu_count() or 1
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else total
+    return usable, total
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The result of ``socklab.environment()``: a list of checks, shown as a table."""
+
+    checks: tuple
+    cores: int
+
+    def __getitem__(self, name):
+        for check in self.checks:
+            if check.name == name:
+                return check.ok
+        raise KeyError(name)
+
+    def __repr__(self):
+        width = max(len(c.name) for c in self.checks)
+        return "\n".join(f"{c.name:<{width}}  {'yes' if c.ok else 'no ':<3}  {c.detail}" for c in self.checks)
+
+    def _repr_html_(self):
+        rows = "".join(
+            f"<tr><td><code>{c.name}</code></td><td>{'✅ yes' if c.ok else '❌ no'}</td><td>{c.detail}</td></tr>"
+            for c in self.checks
+        )
+        return f"<table><tr><th>check</th><th>here</th><th>what it means</th></tr>{rows}</table>"
+
+
+def environment() -> Environment:
+    """Check, live, what this machine offers for the course."""
+    usable, total = _cores()
+    checks = [
+        Check("python", True, f"Python {platform.python_version()} on {sys.platform} ({platform.machine()})"),
+        Check("cores", usable >= 2, f"{usable} usable of {total}: "
+              + ("processes can run in parallel" if usable >= 2 else "processes cannot run in parallel here")),
+        Check("AF_INET", *_try_socket("AF_INET")),
+        Check("AF_INET6", ipv6_available(),
+              "IPv6 loopback ::1 can be bound" if ipv6_available() else "no IPv6 loopback: tcp6/udp6 demos are skipped"),
+        Check("AF_UNIX", *_try_socket("AF_UNIX")),
+        Check("abstract namespace", sys.platform.startswith("linux"),
+              "Linux: Unix sockets can have names that are not files" if sys.platform.startswith("linux")
+              else "only Linux has abstract Unix socket names"),
+        Check("fork", *_fork_works()),
+        Check("SOCK_SEQPACKET", *_try_socket("AF_UNIX", "SOCK_SEQPACKET")),
+        Check("AF_CAN", *_try_socket("AF_CAN", "SOCK_RAW")),
+        Check("AF_RDS", *_try_socket("AF_RDS", "SOCK_SEQPACKET")),
+        Check("AF_TIPC (SOCK_RDM)", *_try_socket("AF_TIPC", "SOCK_RDM")),
+    ]
+    return Environment(tuple(checks), usable)

@@ -1,0 +1,171 @@
+"""Timelines: what happened to each request, as Gantt charts.
+
+A lane per client. Each lane shows two things the course is about:
+
+* waiting: the client has asked, and no worker has started on it yet (it sits
+  in the kernel's accept queue, or in the socket's receive buffer);
+* being served: a worker (the serve loop, a thread, a process) runs the handler.
+
+The dashed line marks the makespan: the time from the first client's start to
+the last client's answer. Serial servers stack the served bars like stairs;
+concurrent ones line them up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
+
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+WAITING = "#f6b26b"  # light orange
+SERVED = "#1f5fa8"  # deep blue
+FAILED = "#cc0000"
+UNKNOWN = "#9e9e9e"  # an outside server: the client saw only the round trip
+
+
+@dataclass(frozen=True)
+class Span:
+    """One client's exchange, in seconds since the first client started."""
+
+    index: int
+    start: float
+    served_from: Optional[float]
+    served_to: Optional[float]
+    end: float
+    worker: Optional[str]
+    error: Optional[str]
+
+    @property
+    def waited(self) -> Optional[float]:
+        """Seconds between asking and a worker starting on this request."""
+        return None if self.served_from is None else self.served_from - self.start
+
+
+def _short_workers(records) -> dict:
+    """'serve loop' -> 'loop', threads -> T1, T2 ..., processes -> P1, P2 ...
+    numbered in the order they first started work."""
+    names, counts = {}, {"thread": 0, "process": 0}
+    for record in sorted(records, key=lambda r: r.started):
+        if record.worker in names:
+            continue
+        kind = record.worker.split()[0]
+        if kind in counts:
+            counts[kind] += 1
+            names[record.worker] = f"{kind[0].upper()}{counts[kind]}"
+        else:
+            names[record.worker] = "loop"
+    return names
+
+
+def spans(result) -> list:
+    """Join a ``LoadResult``'s client timings to its server records."""
+    t0 = min(c.start for c in result.clients)
+    short = _short_workers(result.requests)
+    by_client = {}
+    for record in result.requests:
+        by_client[record.client] = record  # the latest record for that address
+    out = []
+    for client in result.clients:
+        record = by_client.get(client.address)
+        out.append(
+            Span(
+                index=client.index,
+                start=client.start - t0,
+                served_from=None if record is None else record.started - t0,
+                served_to=None if record is None else record.ended - t0,
+                end=client.end - t0,
+                worker=None if record is None else short[record.worker],
+                error=client.error or (record.error if record is not None else None),
+            )
+        )
+    return out
+
+
+def _draw(ax, result, title=None, legend=True, show_workers=True):
+    lanes = spans(result)
+    n = len(lanes)
+    height = 0.7
+    for span in lanes:
+        y = n - 1 - span.index  # client 1 at the top
+        if span.served_from is None:
+            ax.barh(y, span.end - span.start, left=span.start, height=height,
+                    color=FAILED if span.error else UNKNOWN)
+            continue
+        ax.barh(y, max(span.served_from - span.start, 0), left=span.start, height=height, color=WAITING)
+        ax.barh(y, span.served_to - span.served_from, left=span.served_from, height=height,
+                color=FAILED if span.error else SERVED)
+        if show_workers and span.worker:
+            ax.text((span.served_from + span.served_to) / 2, y, span.worker, ha="center", va="center",
+                    color="white", fontsize=8, fontweight="bold", clip_on=True)
+    makespan = result.makespan
+    ax.axvline(makespan, color="black", linestyle="--", linewidth=1)
+    ax.text(makespan, n - 0.45, f" makespan {makespan:.2f} s", va="bottom", ha="left", fontsize=9)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels([f"client {n - y}" for y in range(n)] if n <= 16 else
+                       [f"{n - y}" if (n - y) % max(1, n // 8) == 0 else "" for y in range(n)])
+    ax.set_ylim(-0.6, n - 0.1 + 0.6)
+    ax.set_ylabel("client")
+    ax.set_xlabel("time since the first client started (s)")
+    ax.set_xlim(left=0)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title or f"{result.label}: {n} clients, makespan {makespan:.2f} s", fontsize=11)
+    if legend:
+        handles = [Patch(color=WAITING, label="waiting (asked, not yet served)"),
+                   Patch(color=SERVED, label="being served by a worker")]
+        if any(s.error for s in lanes):
+            handles.append(Patch(color=FAILED, label="failed"))
+        if any(s.served_from is None and not s.error for s in lanes):
+            handles.append(Patch(color=UNKNOWN, label="round trip (no server records)"))
+        ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+
+
+def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers: bool = True):
+    """Draw one ``LoadResult`` as a Gantt chart and return the figure.
+
+    A lane per client, waiting in orange, being served in blue with the
+    worker's short name (loop, T1, P1 ...) inside the bar, the makespan dashed.
+    Pass ``ax`` to draw into an existing matplotlib Axes.
+    """
+    _check_result(result)
+    if ax is None:
+        n = len(result.clients)
+        fig = Figure(figsize=(9, min(1.6 + 0.32 * n, 12)), layout="constrained")
+        ax = fig.add_subplot()
+    _draw(ax, result, title=title, show_workers=show_workers)
+    return ax.figure
+
+
+def compare(results, *, title: Optional[str] = None):
+    """Several runs stacked on one shared time axis, e.g. serial / threading / forking.
+
+    ``results`` is a list of ``LoadResult`` or a dict ``{label: LoadResult}``.
+    """
+    if isinstance(results, dict):
+        items = list(results.items())
+    else:
+        items = [(None, r) for r in results]
+    if not items:
+        raise ValueError("compare needs at least one result from socklab.load()")
+    for _, result in items:
+        _check_result(result)
+    n = max(len(r.clients) for _, r in items)
+    per = 0.9 + 0.26 * n
+    fig = Figure(figsize=(9, min(0.8 + per * len(items), 16)), layout="constrained")
+    axes = fig.subplots(len(items), 1, sharex=True, squeeze=False)[:, 0]
+    for i, (ax, (label, result)) in enumerate(zip(axes, items)):
+        name = label or result.label
+        _draw(ax, result, title=f"{name}: makespan {result.makespan:.2f} s", legend=(i == 0))
+        if i < len(items) - 1:
+            ax.set_xlabel("")
+    if title:
+        fig.suptitle(title, fontsize=12)
+    return fig
+
+
+def _check_result(result):
+    from .clients import LoadResult
+
+    if not isinstance(result, LoadResult):
+        raise TypeError(f"expected the result of socklab.load(), got {type(result).__name__}")
