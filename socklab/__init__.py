@@ -20,11 +20,12 @@ from .errors import HandlerError, SocklabError, StopTimeout
 from .handlers import UpperDatagramHandler, UpperEchoHandler
 from .servers import KINDS, MODES, Request, Server, format_address, running, serve, server_class, stop_all, work
 from .timeline import compare, plot_timeline
+from .widgets import quiz
 
 __version__ = "0.1.0"
 
 __all__ = [
     "KINDS", "MODES", "ClientResult", "HandlerError", "LoadResult", "Request", "Server", "SocklabError",
     "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "compare", "environment",
-    "format_address", "load", "plot_timeline", "running", "serve", "server_class", "stop_all", "work",
+    "format_address", "load", "plot_timeline", "quiz", "running", "serve", "server_class", "stop_all", "work",
 ]

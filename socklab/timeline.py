@@ -83,12 +83,28 @@ def spans(result) -> list:
     return out
 
 
-def _draw(ax, result, title=None, legend=True, show_workers=True):
-    lanes = spans(result)
+def _order(lanes) -> list:
+    """Lanes top to bottom in the order a worker started on them, so a serial
+    server draws a staircase; clients never served come last."""
+    return sorted(lanes, key=lambda s: (s.served_from is None, s.served_from or 0.0, s.start, s.index))
+
+
+def _legend_handles(lanes) -> list:
+    handles = [Patch(color=WAITING, label="waiting (asked, not yet served)"),
+               Patch(color=SERVED, label="being served (worker named in the bar)")]
+    if any(s.error for s in lanes):
+        handles.append(Patch(color=FAILED, label="failed"))
+    if any(s.served_from is None and not s.error for s in lanes):
+        handles.append(Patch(color=UNKNOWN, label="round trip (no server records)"))
+    return handles
+
+
+def _draw(ax, result, title=None, show_workers=True):
+    lanes = _order(spans(result))
     n = len(lanes)
     height = 0.7
-    for span in lanes:
-        y = n - 1 - span.index  # client 1 at the top
+    for row, span in enumerate(lanes):
+        y = n - 1 - row  # first served at the top
         if span.served_from is None:
             ax.barh(y, span.end - span.start, left=span.start, height=height,
                     color=FAILED if span.error else UNKNOWN)
@@ -96,29 +112,52 @@ def _draw(ax, result, title=None, legend=True, show_workers=True):
         ax.barh(y, max(span.served_from - span.start, 0), left=span.start, height=height, color=WAITING)
         ax.barh(y, span.served_to - span.served_from, left=span.served_from, height=height,
                 color=FAILED if span.error else SERVED)
-        if show_workers and span.worker:
+        if show_workers and span.worker and n <= 40:
             ax.text((span.served_from + span.served_to) / 2, y, span.worker, ha="center", va="center",
                     color="white", fontsize=8, fontweight="bold", clip_on=True)
     makespan = result.makespan
     ax.axvline(makespan, color="black", linestyle="--", linewidth=1)
     ax.text(makespan, n - 0.45, f" makespan {makespan:.2f} s", va="bottom", ha="left", fontsize=9)
+    labels = [f"client {span.index + 1}" for span in lanes]
+    if n > 16:  # keep every few labels, or they overlap
+        step = -(-n // 8)
+        labels = [label if row % step == 0 else "" for row, label in enumerate(labels)]
     ax.set_yticks(range(n))
-    ax.set_yticklabels([f"client {n - y}" for y in range(n)] if n <= 16 else
-                       [f"{n - y}" if (n - y) % max(1, n // 8) == 0 else "" for y in range(n)])
-    ax.set_ylim(-0.6, n - 0.1 + 0.6)
-    ax.set_ylabel("client")
+    ax.set_yticklabels(labels[::-1])
+    ax.set_ylim(-0.6, n + 0.5)
+    ax.set_ylabel("client (in the order served)")
     ax.set_xlabel("time since the first client started (s)")
-    ax.set_xlim(left=0)
+    left, right = ax.get_xlim()
+    ax.set_xlim(0, max(right, makespan * 1.22))  # room for the makespan label
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title or f"{result.label}: {n} clients, makespan {makespan:.2f} s", fontsize=11)
-    if legend:
-        handles = [Patch(color=WAITING, label="waiting (asked, not yet served)"),
-                   Patch(color=SERVED, label="being served by a worker")]
-        if any(s.error for s in lanes):
-            handles.append(Patch(color=FAILED, label="failed"))
-        if any(s.served_from is None and not s.error for s in lanes):
-            handles.append(Patch(color=UNKNOWN, label="round trip (no server records)"))
-        ax.legend(handles=handles, loc="lower right", fontsize=8, framealpha=0.9)
+    return lanes
+
+
+def _show_in_notebooks():
+    """Let IPython display the figures socklab returns as PNG images.
+
+    socklab draws on a plain ``matplotlib.figure.Figure`` (not pyplot's global
+    state), so returning a figure from a cell shows it exactly once. IPython
+    only knows how to show such a figure once pyplot's inline backend has been
+    loaded; register the same PNG formatter here, unless one is already set.
+    """
+    import sys
+
+    if "IPython" not in sys.modules:
+        return
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        formatter.lookup_by_type(Figure)
+    except KeyError:
+        from IPython.core.pylabtools import print_figure
+
+        formatter.for_type(Figure, lambda fig: print_figure(fig, "png", dpi=100))
 
 
 def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers: bool = True):
@@ -129,11 +168,13 @@ def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers:
     Pass ``ax`` to draw into an existing matplotlib Axes.
     """
     _check_result(result)
+    _show_in_notebooks()
     if ax is None:
         n = len(result.clients)
         fig = Figure(figsize=(9, min(1.6 + 0.32 * n, 12)), layout="constrained")
         ax = fig.add_subplot()
-    _draw(ax, result, title=title, show_workers=show_workers)
+    lanes = _draw(ax, result, title=title, show_workers=show_workers)
+    ax.legend(handles=_legend_handles(lanes), loc="upper right", fontsize=8, framealpha=0.95)
     return ax.figure
 
 
@@ -150,15 +191,18 @@ def compare(results, *, title: Optional[str] = None):
         raise ValueError("compare needs at least one result from socklab.load()")
     for _, result in items:
         _check_result(result)
+    _show_in_notebooks()
     n = max(len(r.clients) for _, r in items)
     per = 0.9 + 0.26 * n
     fig = Figure(figsize=(9, min(0.8 + per * len(items), 16)), layout="constrained")
     axes = fig.subplots(len(items), 1, sharex=True, squeeze=False)[:, 0]
+    lanes = []
     for i, (ax, (label, result)) in enumerate(zip(axes, items)):
         name = label or result.label
-        _draw(ax, result, title=f"{name}: makespan {result.makespan:.2f} s", legend=(i == 0))
+        lanes += _draw(ax, result, title=f"{name}: makespan {result.makespan:.2f} s")
         if i < len(items) - 1:
             ax.set_xlabel("")
+    fig.legend(handles=_legend_handles(lanes), loc="outside lower center", ncols=4, fontsize=9)
     if title:
         fig.suptitle(title, fontsize=12)
     return fig

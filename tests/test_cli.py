@@ -1,0 +1,553 @@
+"""The command line, ``python -m socklab serve ...``, run as a real process.
+
+The contract under test: the CLI prints exactly one line, ``listening on
+ADDRESS``, flushed at once; serves the uppercase echo (per line on stream
+sockets, per datagram on datagram sockets); and on SIGINT or SIGTERM exits 0
+within a few seconds, leaving no child process and no socket file behind.
+Bad arguments exit 2 with one line on stderr.
+
+Every wait here is bounded, and every process a test starts is killed and
+reaped by the ``cli`` fixture, whatever happens in the test.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+
+from socklab.servers import ipv6_available
+
+ROOT = Path(__file__).resolve().parents[1]
+
+START_TIMEOUT = 30.0  # importing socklab (matplotlib, ipywidgets) on a busy machine
+STOP_TIMEOUT = 3.0  # the contract: SIGINT/SIGTERM -> exit 0 within 3 s
+IO_TIMEOUT = 10.0  # one exchange with the server
+
+pytestmark = [
+    pytest.mark.timeout(120),
+    pytest.mark.skipif(not hasattr(os, "fork") or not hasattr(socket, "AF_UNIX"), reason="POSIX only"),
+]
+
+
+def _env():
+    env = dict(os.environ)
+    # The CLI must flush its one line itself; do not let the environment do it.
+    env.pop("PYTHONUNBUFFERED", None)
+    env["PYTHONWARNINGS"] = "default"  # a warning the CLI emits shows up on stderr
+    return env
+
+
+class Cli:
+    """One ``python -m socklab serve`` process, with its output read by threads."""
+
+    def __init__(self, *args: str, tmp_path: Path):
+        self.args = args
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "socklab", "serve", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            cwd=tmp_path,
+            env=_env(),
+        )
+        self.stdout_lines: list[str] = []
+        self.stderr_text: list[str] = []
+        self._lines: queue.Queue = queue.Queue()
+        self._out_thread = threading.Thread(target=self._read_stdout, daemon=True)
+        self._err_thread = threading.Thread(target=self._read_stderr, daemon=True)
+        self._out_thread.start()
+        self._err_thread.start()
+        self.children: dict[int, psutil.Process] = {}
+
+    def _read_stdout(self):
+        for line in self.proc.stdout:
+            self.stdout_lines.append(line)
+            self._lines.put(line)
+        self._lines.put(None)  # end of stream
+
+    def _read_stderr(self):
+        self.stderr_text.append(self.proc.stderr.read())
+
+    # ------------------------------------------------------------- reading
+    def first_line(self, timeout: float = START_TIMEOUT) -> str:
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            pytest.fail(f"no line on stdout within {timeout} s from socklab {' '.join(self.args)}")
+        if line is None:
+            self.wait(timeout=5)
+            pytest.fail(
+                f"socklab {' '.join(self.args)} closed stdout without a line; exit code "
+                f"{self.proc.returncode}, stderr: {self.stderr()!r}"
+            )
+        return line
+
+    def address(self):
+        """Parse the first line into a socket address: (host, port) or a path."""
+        line = self.first_line()
+        assert line.startswith("listening on ") and line.endswith("\n"), repr(line)
+        where = line[len("listening on ") : -1]
+        assert where and where == where.strip(), repr(line)
+        if where.startswith("/"):
+            return where
+        host, sep, port = where.rpartition(":")
+        assert sep and port.isdigit(), repr(line)
+        if host.startswith("["):
+            assert host.endswith("]"), repr(line)
+            host = host[1:-1]
+        return host, int(port)
+
+    def stderr(self) -> str:
+        return "".join(self.stderr_text)
+
+    # ------------------------------------------------------------ children
+    def collect_children(self) -> list:
+        """Remember every child process the CLI has right now."""
+        try:
+            found = psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            found = []
+        for child in found:
+            self.children.setdefault(child.pid, child)
+        return found
+
+    def wait_for_child(self, timeout: float = IO_TIMEOUT) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.collect_children()
+            if found:
+                return found
+            time.sleep(0.01)
+        pytest.fail(f"the forking CLI had no child process within {timeout} s")
+
+    def surviving_children(self) -> list:
+        alive = []
+        for child in self.children.values():
+            try:
+                # is_running() also checks the create time, so a reused pid is not mistaken for it
+                if child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
+                    alive.append(child)
+            except psutil.NoSuchProcess:
+                pass
+        return alive
+
+    # ------------------------------------------------------------ stopping
+    def wait(self, timeout: float) -> int:
+        rc = self.proc.wait(timeout=timeout)
+        self._out_thread.join(timeout=5)
+        self._err_thread.join(timeout=5)
+        return rc
+
+    def signal_and_wait(self, signum=signal.SIGTERM, timeout: float = STOP_TIMEOUT):
+        """Send ``signum``; return (exit code, seconds it took). Fails if it took longer than ``timeout``."""
+        t0 = time.monotonic()
+        self.proc.send_signal(signum)
+        try:
+            rc = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pytest.fail(f"socklab {' '.join(self.args)} still ran {timeout} s after {signal.Signals(signum).name}")
+        elapsed = time.monotonic() - t0
+        self._out_thread.join(timeout=5)
+        self._err_thread.join(timeout=5)
+        assert not self._out_thread.is_alive(), "stdout stayed open after the CLI exited: a child still holds it"
+        return rc, elapsed
+
+    def kill(self):
+        """Leave nothing behind, whatever the test did."""
+        children = list(self.children.values())
+        try:
+            children += psutil.Process(self.proc.pid).children(recursive=True)
+        except psutil.NoSuchProcess:
+            pass
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        for child in children:
+            try:
+                child.kill()
+            except psutil.NoSuchProcess:
+                pass
+        self._out_thread.join(timeout=5)
+        self._err_thread.join(timeout=5)
+        for stream in (self.proc.stdout, self.proc.stderr):
+            try:
+                stream.close()
+            except Exception:
+                pass
+
+
+@pytest.fixture
+def cli(tmp_path):
+    """Start ``python -m socklab serve ARGS...``; every process started is killed at teardown."""
+    started = []
+
+    def start(*args: str) -> Cli:
+        process = Cli(*args, tmp_path=tmp_path)
+        started.append(process)
+        return process
+
+    yield start
+    for process in started:
+        process.kill()
+
+
+# ------------------------------------------------------------------ clients
+def _family(address):
+    if isinstance(address, str):
+        return socket.AF_UNIX
+    return socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+
+
+def stream_exchange(address, data: bytes, timeout: float = IO_TIMEOUT) -> bytes:
+    """Connect, send, half-close, read until the server closes."""
+    deadline = time.monotonic() + timeout
+    with socket.socket(_family(address), socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(address)
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        chunks = []
+        while True:
+            sock.settimeout(max(0.01, deadline - time.monotonic()))
+            chunk = sock.recv(65536)
+            if not chunk:
+                return b"".join(chunks)
+            chunks.append(chunk)
+
+
+def datagram_exchange(address, data: bytes, timeout: float = IO_TIMEOUT) -> bytes:
+    with socket.socket(_family(address), socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        if isinstance(address, str):
+            sock.bind("")  # Linux: an abstract name, so the server can answer
+        sock.connect(address)
+        sock.send(data)
+        return sock.recv(65536)
+
+
+def read_line(sock: socket.socket, timeout: float = IO_TIMEOUT) -> bytes:
+    deadline = time.monotonic() + timeout
+    data = b""
+    while not data.endswith(b"\n"):
+        sock.settimeout(max(0.01, deadline - time.monotonic()))
+        chunk = sock.recv(1)
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def open_idle_client(address) -> socket.socket:
+    """A client whose request the server has surely started on, and that then says nothing."""
+    sock = socket.socket(_family(address), socket.SOCK_STREAM)
+    try:
+        sock.settimeout(IO_TIMEOUT)
+        sock.connect(address)
+        sock.sendall(b"ping\n")
+        assert read_line(sock) == b"PING\n"
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def assert_clean_exit(proc: Cli, rc: int, first: str):
+    assert rc == 0, f"exit code {rc}, stderr: {proc.stderr()!r}"
+    assert proc.stdout_lines == [first], f"stdout must be exactly one line, got {proc.stdout_lines!r}"
+    assert proc.stderr() == "", f"nothing expected on stderr, got {proc.stderr()!r}"
+
+
+# -------------------------------------------------------------------- tests
+@pytest.mark.parametrize("mode", ["serial", "threading", "forking"])
+@pytest.mark.parametrize("kind", ["tcp", "udp", "unix"])
+def test_serve_echo_then_sigterm(cli, kind, mode):
+    proc = cli("--kind", kind, "--mode", mode, "--work", "0")
+    address = proc.address()
+    first = proc.stdout_lines[0]
+    if kind == "unix":
+        assert isinstance(address, str) and os.path.exists(address), address
+    else:
+        assert address[0] == "127.0.0.1" and 0 < address[1] < 65536, address
+
+    idle = None
+    try:
+        if mode == "forking" and kind != "udp":
+            # Keep one forked child alive over the stop, so the check below means something.
+            idle = open_idle_client(address)
+            proc.wait_for_child()
+        if kind == "udp":
+            assert datagram_exchange(address, b"hello datagram") == b"HELLO DATAGRAM"
+        else:
+            assert stream_exchange(address, b"hello\nworld\n") == b"HELLO\nWORLD\n"
+        children = proc.collect_children()
+        if mode != "forking":
+            assert children == [], f"a {mode} server should start no process, found {children}"
+        rc, elapsed = proc.signal_and_wait(signal.SIGTERM)
+    finally:
+        if idle is not None:
+            idle.close()
+
+    assert_clean_exit(proc, rc, first)
+    if mode == "forking" and kind != "udp":
+        assert proc.children, "no child process was ever seen"
+    assert proc.surviving_children() == [], "a forked child outlived the CLI"
+    if kind == "unix":
+        assert not os.path.exists(address), f"the socket file {address} was left behind"
+        folder = os.path.dirname(address)
+        if os.path.basename(folder).startswith("socklab-"):
+            assert not os.path.exists(folder), f"the temporary folder {folder} was left behind"
+
+
+@pytest.mark.parametrize(
+    "kind, mode",
+    [("tcp", "threading"), ("unix", "serial"), ("udp", "forking")],
+)
+def test_sigint_exits_zero(cli, kind, mode):
+    proc = cli("--kind", kind, "--mode", mode)
+    address = proc.address()
+    if kind == "udp":
+        assert datagram_exchange(address, b"x") == b"X"
+    else:
+        assert stream_exchange(address, b"abc\n") == b"ABC\n"
+    rc, _ = proc.signal_and_wait(signal.SIGINT)
+    assert_clean_exit(proc, rc, proc.stdout_lines[0])  # in particular, no KeyboardInterrupt traceback
+    if kind == "unix":
+        assert not os.path.exists(address)
+
+
+def test_signal_before_any_client(cli):
+    """Stopping a server nobody ever talked to is as clean."""
+    proc = cli("--kind", "tcp", "--mode", "threading")
+    proc.address()
+    rc, _ = proc.signal_and_wait(signal.SIGTERM)
+    assert_clean_exit(proc, rc, proc.stdout_lines[0])
+
+
+def test_unix_path_option_is_used_and_removed(cli, tmp_path):
+    path = tmp_path / "lab.sock"
+    proc = cli("--kind", "unix", "--mode", "threading", "--path", str(path))
+    first = proc.first_line()
+    assert first == f"listening on {path}\n"
+    assert path.exists()
+    assert stream_exchange(str(path), b"one\ntwo\n") == b"ONE\nTWO\n"
+    rc, _ = proc.signal_and_wait(signal.SIGTERM)
+    assert_clean_exit(proc, rc, first)
+    assert not path.exists(), "the socket file given with --path was left behind"
+    assert tmp_path.exists(), "the folder holding --path must stay"
+
+
+@pytest.mark.parametrize("kind", ["tcp6", "udp6"])
+def test_ipv6(cli, kind):
+    if not ipv6_available():
+        pytest.skip("this machine cannot bind IPv6 loopback (::1)")
+    proc = cli("--kind", kind, "--mode", "threading")
+    first = proc.first_line()
+    assert first.startswith("listening on [::1]:"), repr(first)
+    address = proc.address()
+    assert address[0] == "::1"
+    if kind == "tcp6":
+        assert stream_exchange(address, b"six\n") == b"SIX\n"
+    else:
+        assert datagram_exchange(address, b"six") == b"SIX"
+    rc, _ = proc.signal_and_wait(signal.SIGTERM)
+    assert_clean_exit(proc, rc, first)
+
+
+def test_unix_dgram(cli):
+    proc = cli("--kind", "unix-dgram", "--mode", "serial")
+    address = proc.address()
+    assert isinstance(address, str)
+    assert datagram_exchange(address, b"from a file") == b"FROM A FILE"
+    rc, _ = proc.signal_and_wait(signal.SIGTERM)
+    assert_clean_exit(proc, rc, proc.stdout_lines[0])
+    assert not os.path.exists(address)
+
+
+def test_cpu_work_still_echoes(cli):
+    proc = cli("--kind", "tcp", "--mode", "threading", "--work", "0.05", "--cpu")
+    address = proc.address()
+    assert stream_exchange(address, b"busy\n") == b"BUSY\n"
+    rc, _ = proc.signal_and_wait(signal.SIGTERM)
+    assert_clean_exit(proc, rc, proc.stdout_lines[0])
+
+
+# ------------------------------------------------------------------ timing
+WORK = 0.3
+CLIENTS = 4
+
+
+def _concurrent_makespan(address, clients: int = CLIENTS) -> float:
+    """Seconds from the moment ``clients`` clients start together to the last answer."""
+    barrier = threading.Barrier(clients + 1)
+    ends = [None] * clients
+    errors = []
+
+    def run(i):
+        try:
+            barrier.wait(IO_TIMEOUT)
+            reply = stream_exchange(address, f"client {i}\n".encode(), timeout=IO_TIMEOUT)
+            assert reply == f"CLIENT {i}\n".encode(), reply
+            ends[i] = time.monotonic()
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    barrier.wait(IO_TIMEOUT)
+    t0 = time.monotonic()
+    for thread in threads:
+        thread.join(2 * IO_TIMEOUT)
+    assert not any(t.is_alive() for t in threads), "a client thread never finished"
+    assert not errors, errors
+    return max(ends) - t0
+
+
+@pytest.mark.parametrize("mode", ["serial", "threading", "forking"])
+def test_work_timing(cli, mode):
+    proc = cli("--kind", "tcp", "--mode", mode, "--work", str(WORK))
+    address = proc.address()
+    one_after_another = CLIENTS * WORK
+    makespan = _concurrent_makespan(address)
+    if mode == "serial":
+        # Each line waits for the one before: nothing can make that faster.
+        assert makespan >= 0.9 * one_after_another, f"serial server: {makespan:.3f} s"
+    else:
+        assert makespan < 0.7 * one_after_another, f"{mode} server: {makespan:.3f} s for {CLIENTS} clients"
+        assert makespan >= 0.9 * WORK, f"{mode} server answered before doing its {WORK} s of work"
+    rc, _ = proc.signal_and_wait(signal.SIGTERM)
+    assert_clean_exit(proc, rc, proc.stdout_lines[0])
+
+
+# ---------------------------------------------------------- idle clients
+@pytest.mark.parametrize("mode", ["serial", "threading", "forking"])
+@pytest.mark.parametrize("kind", ["tcp", "unix"])
+def test_stop_with_idle_client(cli, kind, mode):
+    proc = cli("--kind", kind, "--mode", mode)
+    address = proc.address()
+    idle = open_idle_client(address)  # connected, served once, now silent
+    try:
+        if mode == "forking":
+            proc.wait_for_child()
+        rc, elapsed = proc.signal_and_wait(signal.SIGTERM)
+        # The server closed its side: the idle client reads end of stream, not a hang.
+        idle.settimeout(IO_TIMEOUT)
+        try:
+            assert idle.recv(1) == b""
+        except ConnectionResetError:
+            pass
+    finally:
+        idle.close()
+    assert_clean_exit(proc, rc, proc.stdout_lines[0])
+    assert proc.surviving_children() == []
+    if kind == "unix":
+        assert not os.path.exists(address)
+
+
+def test_stop_with_client_still_in_work(cli):
+    """A handler in the middle of a long --work is interrupted, not waited for."""
+    proc = cli("--kind", "tcp", "--mode", "threading", "--work", "30")
+    address = proc.address()
+    with socket.create_connection(address, timeout=IO_TIMEOUT) as sock:
+        sock.sendall(b"slow\n")
+        time.sleep(0.2)  # the handler is now in its 30 s of work
+        rc, elapsed = proc.signal_and_wait(signal.SIGTERM)
+    assert_clean_exit(proc, rc, proc.stdout_lines[0])
+
+
+# ------------------------------------------------------------- bad input
+@pytest.mark.parametrize("kind", ["tcp", "udp"])
+def test_port_in_use_exits_2(cli, kind):
+    sock_type = socket.SOCK_STREAM if kind == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, sock_type) as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        if kind == "tcp":
+            occupant.listen()
+        port = occupant.getsockname()[1]
+        proc = cli("--kind", kind, "--port", str(port))
+        try:
+            rc = proc.wait(timeout=START_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            pytest.fail("the CLI kept running on a port already in use")
+    assert rc == 2
+    assert proc.stdout_lines == []
+    lines = proc.stderr().splitlines()
+    assert len(lines) == 1, f"expected one line on stderr, got {proc.stderr()!r}"
+    assert lines[0].startswith("socklab:"), lines[0]
+    assert "port=0" in lines[0], lines[0]
+    assert str(port) in lines[0], lines[0]
+
+
+def test_fixed_free_port_is_used(cli):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = cli("--kind", "tcp", "--port", str(port))
+    assert proc.address() == ("127.0.0.1", port)
+    assert stream_exchange(("127.0.0.1", port), b"fixed\n") == b"FIXED\n"
+    rc, _ = proc.signal_and_wait(signal.SIGTERM)
+    assert_clean_exit(proc, rc, proc.stdout_lines[0])
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--kind", "tpc"], "invalid choice"),
+        (["--mode", "fork"], "invalid choice"),
+        (["--work", "soon"], "invalid float value"),
+        (["--port", "eighty"], "invalid int value"),
+        (["--colour", "red"], "unrecognized arguments"),
+    ],
+    ids=["kind", "mode", "work", "port", "unknown-option"],
+)
+def test_argparse_rejects(cli, args, expected):
+    proc = cli(*args)
+    rc = proc.wait(timeout=START_TIMEOUT)
+    assert rc == 2
+    assert proc.stdout_lines == []
+    assert expected in proc.stderr()
+    assert "usage:" in proc.stderr()
+
+
+@pytest.mark.parametrize(
+    "args, expected",
+    [
+        (["--work", "-1"], "work must be a number of seconds >= 0"),
+        (["--work", "nan"], "work must be a number of seconds >= 0"),
+        (["--port", "70000"], "port must be an int from 0 to 65535"),
+        (["--port", "-1"], "port must be an int from 0 to 65535"),
+        (["--kind", "tcp", "--path", "x.sock"], "use kind='unix' for a socket file"),
+        (["--host", "192.0.2.1"], "not an address of this machine"),
+    ],
+    ids=["negative-work", "nan-work", "port-too-big", "negative-port", "path-on-tcp", "foreign-host"],
+)
+def test_serve_rejects_with_one_line(cli, args, expected):
+    if "192.0.2.1" in args:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("192.0.2.1", 0))
+            except OSError:
+                pass
+            else:
+                pytest.skip("192.0.2.1 is an address of this machine")
+    proc = cli(*args)
+    rc = proc.wait(timeout=START_TIMEOUT)
+    assert rc == 2
+    assert proc.stdout_lines == []
+    lines = proc.stderr().splitlines()
+    assert len(lines) == 1, proc.stderr()
+    assert lines[0].startswith("socklab: ") and expected in lines[0], lines[0]
