@@ -169,6 +169,8 @@ def ask(target, data: bytes = b"hello\n", *, kind: Optional[str] = None, timeout
     kind, address, server = _resolve(target, kind)
     result = _exchange(0, kind, address, bytes(data), timeout)
     if server is not None:
+        if not result.error:
+            server.wait_for([result.address])
         server.check()
     if result.error:
         _raise_for(result, format_address(address), data, timeout)
@@ -280,6 +282,7 @@ def load(
     if server is not None:
         first = min(r.start for r in results)
         mine = {r.address for r in results}
+        server.wait_for({r.address for r in results if not r.error})
         requests = [q for q in server.requests if q.client in mine and q.accepted >= first - 0.001]
         server.check()
     if label is None:

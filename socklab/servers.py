@@ -390,6 +390,7 @@ class Server:
         self._work = work_seconds
         self._cpu = cpu
         self._lock = threading.RLock()
+        self._recorded = threading.Condition(self._lock)
         self._records = deque(maxlen=MAX_RECORDS)
         self._errors: list = []
         self._reported = 0
@@ -487,6 +488,7 @@ class Server:
         else:
             with self._lock:
                 self._records.append(request)
+                self._recorded.notify_all()
 
     def _report_error(self, client: str, text: str):
         if os.getpid() != self.pid:
@@ -518,6 +520,7 @@ class Server:
                     self._records.append(Request(**message["request"]))
                 else:
                     self._errors.append(tuple(message["error"]))
+                self._recorded.notify_all()
 
     # ----------------------------------------------------------------- public
     @property
@@ -547,6 +550,25 @@ class Server:
         with self._lock:
             self._drain_channel()
             return list(self._errors)
+
+    def wait_for(self, clients, timeout: float = 1.0) -> bool:
+        """Wait until a request from each client address has been recorded.
+
+        A datagram handler sends its answer inside handle(), so a client can
+        have its reply before the server has finished recording the request;
+        ``load`` and ``ask`` call this before they read the records.
+        """
+        wanted = set(clients)
+        deadline = time.monotonic() + timeout
+        with self._recorded:
+            while True:
+                self._drain_channel()
+                if wanted <= {r.client for r in self._records}:
+                    return True
+                left = deadline - time.monotonic()
+                if left <= 0 or self._stopped:
+                    return False
+                self._recorded.wait(min(left, 0.01))
 
     def clear(self) -> None:
         """Forget the recorded requests and errors (the server keeps running)."""

@@ -1,0 +1,46 @@
+"""Shared fixtures: every server test must leave the process as it found it."""
+
+import glob
+import os
+import tempfile
+import threading
+import time
+
+import matplotlib
+import psutil
+import pytest
+
+matplotlib.use("Agg")
+
+import socklab  # noqa: E402
+
+
+def open_fds() -> set:
+    return set(os.listdir("/proc/self/fd")) if os.path.isdir("/proc/self/fd") else set()
+
+
+def socklab_tempdirs() -> set:
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "socklab-*")))
+
+
+def live_children() -> list:
+    return [p for p in psutil.Process().children(recursive=True) if p.is_running()]
+
+
+@pytest.fixture
+def no_leaks():
+    """Fail the test if it leaves a server, thread, child, descriptor or socket folder behind."""
+    fds, threads, dirs = open_fds(), set(threading.enumerate()), socklab_tempdirs()
+    yield
+    socklab.stop_all()
+    deadline = time.monotonic() + 3
+    while time.monotonic() < deadline:
+        extra_threads = [t for t in threading.enumerate() if t not in threads]
+        if not extra_threads and not live_children() and open_fds() <= fds:
+            break
+        time.sleep(0.01)
+    assert socklab.running() == []
+    assert [t.name for t in threading.enumerate() if t not in threads] == []
+    assert live_children() == []
+    assert open_fds() - fds == set(), "descriptors left open"
+    assert socklab_tempdirs() - dirs == set(), "socket folders left behind"

@@ -1,0 +1,295 @@
+"""Live servers: every kind and mode, fast stops, no leaks, errors, stuck handlers."""
+
+import os
+import socket
+import socketserver
+import statistics
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import psutil
+import pytest
+
+import socklab
+from socklab.servers import ipv6_available
+
+pytestmark = pytest.mark.usefixtures("no_leaks")
+
+KINDS = [k for k in socklab.KINDS if k not in ("tcp6", "udp6") or ipv6_available()]
+
+
+def expected_worker(mode, record):
+    if mode == "serial":
+        return record.worker == "serve loop"
+    if mode == "threading":
+        return record.worker.startswith("thread ")
+    return record.worker.startswith("process ") and record.worker != f"process {os.getpid()}"
+
+
+@pytest.mark.parametrize("mode", socklab.MODES)
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_kind_and_mode_answers_and_records(kind, mode):
+    with socklab.serve(kind=kind, mode=mode) as server:
+        assert socklab.ask(server, b"hello\n") == b"HELLO\n"
+        run = socklab.load(server, clients=3)
+        assert [c.reply for c in run.clients] == [b"WORK\n"] * 3
+        assert len(run.requests) == 3, "each client's request is recorded and matched to it"
+        assert {r.client for r in run.requests} == {c.address for c in run.clients}
+        for record in run.requests:
+            assert expected_worker(mode, record), record.worker
+            assert record.accepted <= record.started <= record.ended
+            assert record.error is None
+        if mode == "threading":
+            assert len({r.worker for r in run.requests}) == 3, "a thread per request"
+        if mode == "forking":
+            assert len({r.worker for r in run.requests}) == 3, "a process per request"
+
+
+def test_server_binds_loopback_and_port_zero_by_default():
+    with socklab.serve() as server:
+        host, port = server.address
+        assert host == "127.0.0.1" and port > 0
+    if ipv6_available():
+        with socklab.serve(kind="tcp6") as server:
+            assert server.address[0] == "::1"
+
+
+def test_server_class_is_built_from_the_stdlib_pieces():
+    cls = socklab.server_class("tcp", "threading")
+    assert cls.__name__ == "LabThreadingTCPServer"
+    assert cls.__mro__[1:4] == (socklab.servers.LabMixIn, socketserver.ThreadingMixIn, socketserver.TCPServer)
+    assert issubclass(socklab.server_class("unix-dgram", "forking"), socketserver.ForkingMixIn)
+    with socklab.serve(mode="forking") as server:
+        assert isinstance(server.socketserver, socketserver.TCPServer)
+        assert server.socketserver.request_queue_size == 128
+    with socklab.serve(backlog=1) as server:
+        assert server.socketserver.request_queue_size == 1
+
+
+@pytest.mark.parametrize("mode", socklab.MODES)
+def test_stop_is_fast(mode):
+    """A correctness check that stop() wakes the loop instead of waiting for a poll
+    (the stdlib takes up to 500 ms); the benchmark measures the real figure."""
+    times = []
+    for _ in range(10):
+        server = socklab.serve(mode=mode, name="fast")
+        socklab.load(server, clients=2)
+        start = time.perf_counter()
+        server.stop()
+        times.append(time.perf_counter() - start)
+    assert statistics.median(times) < 0.05, times
+
+
+def test_stdlib_shutdown_is_slow_which_is_why_socklab_wakes_its_loop():
+    server = socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler)
+    thread = threading.Thread(target=server.serve_forever)
+    thread.start()
+    time.sleep(0.05)
+    start = time.perf_counter()
+    server.shutdown()
+    stdlib = time.perf_counter() - start
+    thread.join()
+    server.server_close()
+    with socklab.serve() as ours:
+        start = time.perf_counter()
+        ours.stop()
+        fast = time.perf_counter() - start
+    assert stdlib > 10 * fast, (stdlib, fast)
+
+
+@pytest.mark.parametrize("kind", ["unix", "unix-dgram"])
+def test_socket_files_are_removed(kind, tmp_path):
+    server = socklab.serve(kind=kind)
+    path = server.address
+    assert os.path.exists(path)
+    server.stop()
+    assert not os.path.exists(path)
+    assert not os.path.exists(os.path.dirname(path)), "socklab's temporary folder is removed too"
+    mine = str(tmp_path / "mine.sock")
+    with socklab.serve(kind=kind, path=mine) as server:
+        assert socklab.ask(server, b"x") == b"X"
+    assert not os.path.exists(mine)
+    assert os.path.isdir(tmp_path), "a folder the learner chose is left alone"
+
+
+def test_same_name_replaces_the_running_server_even_on_a_fixed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    first = socklab.serve(port=port, name="demo", mode="threading")
+    socklab.load(first, clients=2)
+    second = socklab.serve(port=port, name="demo", mode="threading")
+    assert not first.running and second.running
+    assert second.address == ("127.0.0.1", port)
+    assert socklab.running() == [second]
+    assert socklab.ask(second, b"again\n") == b"AGAIN\n"
+    second.stop()
+    second.stop()  # stopping twice is harmless
+
+
+def test_stopped_server_refuses_connections():
+    server = socklab.serve()
+    address = server.address
+    server.stop()
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection(address, timeout=1).close()
+    assert "stopped" in repr(server)
+
+
+class Broken(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.rfile.readline()
+        raise ValueError("the handler's own message")
+
+
+@pytest.mark.parametrize("mode", socklab.MODES)
+def test_handler_errors_reach_the_cell_that_asks(mode, capfd):
+    with socklab.serve(Broken, mode=mode) as server:
+        with pytest.raises(socklab.HandlerError) as info:
+            socklab.ask(server, b"hi\n")
+        message = str(info.value)
+        assert "ValueError: the handler's own message" in message.splitlines()[0]
+        assert "Fix the handler class" in message
+        assert "raise ValueError" in info.value.tracebacks[0], "the handler's own line is in the traceback"
+        server.check()  # each error is raised once
+        assert len(server.errors) == 1
+        assert server.requests[-1].error == "ValueError: the handler's own message"
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err, "nothing is printed from the background"
+
+
+class WaitsForever(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.recv(100)  # the client below never sends
+
+
+class Spins(socketserver.BaseRequestHandler):
+    def handle(self):
+        while True:
+            pass
+
+
+class UsesWork(socketserver.BaseRequestHandler):
+    def handle(self):
+        socklab.work(30)
+
+
+class UsesCpuWork(socketserver.BaseRequestHandler):
+    def handle(self):
+        socklab.work(30, cpu=True)
+
+
+@pytest.mark.parametrize("mode", socklab.MODES)
+@pytest.mark.parametrize("handler", [WaitsForever, Spins, UsesWork, UsesCpuWork], ids=lambda h: h.__name__)
+def test_stuck_handlers_still_stop_quickly(handler, mode):
+    server = socklab.serve(handler, mode=mode)
+    with socket.create_connection(server.address, timeout=2):
+        time.sleep(0.1)  # the handler is now inside handle()
+        start = time.perf_counter()
+        server.stop(timeout=2)
+        elapsed = time.perf_counter() - start
+    assert elapsed < 0.6, f"{handler.__name__} in {mode} mode took {elapsed:.3f} s to stop"
+
+
+class Sleeps(socketserver.BaseRequestHandler):
+    def handle(self):
+        time.sleep(0.8)
+
+
+def test_a_handler_in_time_sleep_is_reported_not_waited_for():
+    server = socklab.serve(Sleeps, mode="threading")
+    with socket.create_connection(server.address, timeout=2):
+        time.sleep(0.1)
+        start = time.perf_counter()
+        with pytest.raises(socklab.StopTimeout, match="socklab.work"):
+            server.stop(timeout=0.3)
+        assert time.perf_counter() - start < 0.6
+    assert not server.running
+    # the stuck thread ends by itself when its sleep returns (no_leaks waits for it)
+
+
+def test_forking_leaves_no_zombies_while_running():
+    with socklab.serve(mode="forking") as server:
+        socklab.load(server, clients=8)
+        deadline = time.monotonic() + 2
+        while psutil.Process().children() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert psutil.Process().children() == [], "exited children are reaped while the server runs"
+
+
+class Chatty(socketserver.StreamRequestHandler):
+    def handle(self):
+        print("printed in the child")
+        self.wfile.write(b"ok")
+
+
+def test_forked_children_send_their_output_back_instead_of_printing(capfd):
+    with socklab.serve(Chatty, mode="forking") as server:
+        assert socklab.ask(server, b"") == b"ok"
+        records = server.requests
+    assert records[-1].output == "printed in the child\n"
+    out, err = capfd.readouterr()
+    assert "printed in the child" not in out + err
+
+
+def test_serial_queues_and_threading_overlaps():
+    """Ratios with wide margins: they hold on a busy two-core machine."""
+    makespan = {}
+    for mode in ("serial", "threading", "forking"):
+        with socklab.serve(mode=mode, work=0.2) as server:
+            makespan[mode] = socklab.load(server, clients=8).makespan
+    assert makespan["serial"] >= 0.9 * 8 * 0.2
+    assert makespan["threading"] * 3 < makespan["serial"]
+    assert makespan["forking"] * 2 < makespan["serial"]
+
+
+def test_cpu_work_is_a_fixed_amount_so_threads_take_turns():
+    """With CPU-bound work, threads cannot beat serial: they share one interpreter lock."""
+    makespan = {}
+    for mode in ("serial", "threading"):
+        with socklab.serve(mode=mode, work=0.1, cpu=True) as server:
+            makespan[mode] = socklab.load(server, clients=4).makespan
+    assert makespan["threading"] > 0.6 * makespan["serial"], makespan
+
+
+def test_sequential_load_has_no_waiting():
+    with socklab.serve(work=0.05) as server:
+        run = socklab.load(server, clients=3, concurrent=False)
+    spans = run.spans()
+    assert all(s.waited < 0.03 for s in spans), spans
+    assert run.makespan >= 0.9 * 3 * 0.05
+
+
+def test_interpreter_exit_stops_everything(tmp_path):
+    """A kernel that exits without stopping its servers leaves nothing behind."""
+    script = textwrap.dedent(
+        """
+        import socket, socketserver, time, socklab
+        class Slow(socketserver.BaseRequestHandler):
+            def handle(self):
+                socklab.work(30)
+        forking = socklab.serve(Slow, mode="forking")
+        unix = socklab.serve(kind="unix")
+        client = socket.create_connection(forking.address)
+        time.sleep(0.2)
+        print(unix.address, *forking.socketserver.active_children, flush=True)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=20)
+    assert done.returncode == 0, done.stderr
+    path, *children = done.stdout.split()
+    assert children, "the forked child was running"
+    assert not os.path.exists(path)
+    time.sleep(0.2)
+    for pid in children:
+        assert not psutil.pid_exists(int(pid)) or psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
+
+
+def test_repr_says_what_and_where():
+    with socklab.serve(name="shown", mode="threading") as server:
+        socklab.ask(server)
+        text = repr(server)
+    assert "'shown'" in text and "tcp threading on 127.0.0.1:" in text and "1 request," in text
