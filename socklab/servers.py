@@ -676,7 +676,7 @@ class Server:
                     children.discard(pid)
             if not children or time.monotonic() > grace:
                 break
-            time.sleep(0.002)
+            time.sleep(0.0005)
         left = []
         for pid in children:
             try:

@@ -12,6 +12,19 @@ import pytest
 
 matplotlib.use("Agg")
 
+# A private temporary folder for this test session, inherited by the kernels and
+# subprocesses it starts: the leak checks below look for socklab's socket folders
+# there, and must not see those of another process (a learner's own JupyterLab).
+_SESSION_TMP = tempfile.mkdtemp(prefix="socklab-tests-")
+os.environ["TMPDIR"] = _SESSION_TMP
+tempfile.tempdir = None  # make tempfile read TMPDIR again
+
+
+def pytest_unconfigure(config):
+    import shutil
+
+    shutil.rmtree(_SESSION_TMP, ignore_errors=True)
+
 import socklab  # noqa: E402
 
 
@@ -25,6 +38,21 @@ def socklab_tempdirs() -> set:
 
 def live_children() -> list:
     return [p for p in psutil.Process().children(recursive=True) if p.is_running()]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def warm_matplotlib():
+    """matplotlib opens and caches its font files on the first render; do that
+    once, so the leak checks below see only what socklab opens."""
+    import io
+
+    fake = socklab.LoadResult(
+        "warm-up", True,
+        [socklab.ClientResult(0, "c", 0.0, 0.0, 1.0, b"")],
+        [socklab.Request("c", "thread 1", 0.0, 0.1, 0.9)],
+    )
+    socklab.compare([fake, fake], title="warm-up").savefig(io.BytesIO(), format="png")
+    socklab.plot_timeline(fake).savefig(io.BytesIO(), format="png", bbox_inches="tight")
 
 
 @pytest.fixture

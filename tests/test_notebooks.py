@@ -1,0 +1,115 @@
+"""The course notebooks: saved cleanly, linked, and safe to run twice in one kernel.
+
+nbval (run by `make test`) checks each cell's output against the saved one.
+These tests check what nbval cannot: how the notebooks were saved, the
+navigation, and what a kernel holds after running a notebook twice.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+def code_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "notebooks/ holds the course"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_saved_executed_in_order_without_errors(path):
+    nb = nbformat.read(path, as_version=4)
+    counts = [c.execution_count for c in code_cells(nb)]
+    assert counts == list(range(1, len(counts) + 1)), "run top to bottom in a fresh kernel, then save"
+    for cell in code_cells(nb):
+        for output in cell.outputs:
+            assert output.output_type != "error", f"saved error in: {cell.source[:60]}"
+            if output.output_type == "stream":
+                assert output.name == "stdout", f"stderr output in: {cell.source[:60]}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_follows_the_notebook_conventions(path):
+    nb = nbformat.read(path, as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "**What you will learn**" in text and "**Time:**" in text and "**You should know:**" in text
+    assert "## Summary" in text
+    assert any("socklab.quiz(" in c.source for c in code_cells(nb)), "ends with a self-check quiz"
+    for cell in code_cells(nb):
+        tags = cell.metadata.get("tags", [])
+        assert "raises-exception" not in tags and "nbval-skip" not in tags, "every cell runs and succeeds"
+
+
+def test_navigation_is_current():
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "nav.py"), "--check"],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+PROBE = """
+import glob, json, os, tempfile, threading, psutil, socklab
+from zmq.utils.garbage import GarbageCollectorThread  # the kernel's own, started on its first large message
+me = psutil.Process()
+print(json.dumps({
+    "servers": [s.name for s in socklab.running()],
+    "threads": sorted(t.name for t in threading.enumerate() if not isinstance(t, GarbageCollectorThread)),
+    "children": [p.pid for p in me.children(recursive=True)],
+    "listening": sorted(f"{c.laddr.ip}:{c.laddr.port}" for c in me.net_connections("inet")
+                        if c.status == psutil.CONN_LISTEN),
+    "unix": sorted(str(c.laddr) for c in me.net_connections("unix") if c.laddr),
+    "fds": len(os.listdir("/proc/self/fd")),
+    "socket_dirs": sorted(glob.glob(os.path.join(tempfile.gettempdir(), "socklab-*"))),
+}))
+"""
+
+
+def probe(client, index):
+    cell = client.nb.cells[index]
+    client.execute_cell(cell, index)
+    text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_runs_twice_in_one_kernel_and_leaves_nothing(path):
+    nb = nbformat.read(path, as_version=4)
+    body = len(nb.cells)
+    warn = nbformat.v4.new_code_cell("import warnings; warnings.simplefilter('always', ResourceWarning)")
+    nb.cells = nb.cells + [warn, nbformat.v4.new_code_cell(PROBE)]
+    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    with client.setup_kernel():
+        client.execute_cell(warn, body)
+        before = probe(client, body + 1)
+        for run in (1, 2):
+            for index, cell in enumerate(nb.cells[:body]):
+                if cell.cell_type != "code":
+                    continue
+                client.execute_cell(cell, index)
+                for output in cell.outputs:
+                    assert output.output_type != "error", f"run {run}, cell {index}: {output.get('evalue')}"
+                    shown = output.get("text", "") + json.dumps(output.get("data", {}))
+                    assert "ResourceWarning" not in shown and "Traceback" not in shown, (run, index, shown[:300])
+                    assert not (output.output_type == "stream" and output.name == "stderr"), (run, index, shown)
+            after = probe(client, body + 1)
+            assert after["servers"] == [], f"run {run} left servers running"
+            assert after["threads"] == before["threads"], f"run {run} left threads"
+            assert after["children"] == [], f"run {run} left child processes"
+            assert after["listening"] == before["listening"], f"run {run} left a listening socket"
+            assert after["unix"] == before["unix"], f"run {run} left a Unix socket"
+            assert after["socket_dirs"] == before["socket_dirs"], f"run {run} left socket files"
+            # the first run loads matplotlib's fonts and other caches; the second must add nothing
+            if run == 1:
+                settled = after["fds"]
+            else:
+                assert after["fds"] <= settled, "the second run leaked descriptors"
