@@ -29,7 +29,8 @@ lab: $(STAMP)
 	echo "  Open the course at: http://127.0.0.1:$(PORT)/lab/tree/notebooks/00_start_here.ipynb?token=$$token"; \
 	echo "  (Ctrl-C twice to stop JupyterLab; set PORT=... if $(PORT) is taken)"; \
 	echo ""; \
-	exec $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.port_retries=0 \
+	root=$$([ "$$(id -u)" = 0 ] && echo --allow-root); \
+	exec $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.port_retries=0 $$root \
 	  --IdentityProvider.token=$$token --ServerApp.root_dir=. notebooks/00_start_here.ipynb
 
 test: $(STAMP)
