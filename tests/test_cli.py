@@ -69,6 +69,7 @@ class Cli:
         self._out_thread.start()
         self._err_thread.start()
         self.children: dict[int, psutil.Process] = {}
+        self._first = None
 
     def _read_stdout(self):
         for line in self.proc.stdout:
@@ -81,6 +82,9 @@ class Cli:
 
     # ------------------------------------------------------------- reading
     def first_line(self, timeout: float = START_TIMEOUT) -> str:
+        """The first line on stdout (read once, then remembered)."""
+        if self._first is not None:
+            return self._first
         try:
             line = self._lines.get(timeout=timeout)
         except queue.Empty:
@@ -91,6 +95,7 @@ class Cli:
                 f"socklab {' '.join(self.args)} closed stdout without a line; exit code "
                 f"{self.proc.returncode}, stderr: {self.stderr()!r}"
             )
+        self._first = line
         return line
 
     def address(self):

@@ -288,6 +288,30 @@ def test_interpreter_exit_stops_everything(tmp_path):
         assert not psutil.pid_exists(int(pid)) or psutil.Process(int(pid)).status() == psutil.STATUS_ZOMBIE
 
 
+def test_children_die_with_a_killed_parent():
+    """A kernel killed outright runs no atexit; Linux's parent-death signal ends its children."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("PR_SET_PDEATHSIG is Linux only")
+    script = textwrap.dedent(
+        """
+        import os, signal, socket, time, socklab
+        server = socklab.serve(mode="forking", work=30)
+        clients = [socket.create_connection(server.address) for _ in range(2)]
+        for c in clients:
+            c.sendall(b"x\\n")
+        time.sleep(0.3)
+        print(*server.socketserver.active_children, flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+        """
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=20)
+    assert done.returncode == -9, done.stderr
+    children = [psutil.Process(int(pid)) for pid in done.stdout.split() if psutil.pid_exists(int(pid))]
+    assert len(done.stdout.split()) == 2
+    gone, alive = psutil.wait_procs(children, timeout=3)
+    assert alive == [], "forked children outlived their killed parent"
+
+
 def test_repr_says_what_and_where():
     with socklab.serve(name="shown", mode="threading") as server:
         socklab.ask(server)
