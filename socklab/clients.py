@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .errors import SocklabError
-from .servers import KINDS, STREAM_KINDS, Request, Server, format_address
+from .servers import KINDS, STREAM_KINDS, Server, format_address, stop_all_after_interrupt
 
 _FAMILIES = {
     "tcp": socket.AF_INET,
@@ -167,7 +167,11 @@ def ask(target, data: bytes = b"hello\n", *, kind: Optional[str] = None, timeout
     _check_bytes(data)
     _check_timeout(timeout)
     kind, address, server = _resolve(target, kind)
-    result = _exchange(0, kind, address, bytes(data), timeout)
+    try:
+        result = _exchange(0, kind, address, bytes(data), timeout)
+    except KeyboardInterrupt:
+        stop_all_after_interrupt()
+        raise
     if server is not None:
         if not result.error:
             server.wait_for([result.address])
@@ -253,28 +257,42 @@ def load(
     results = [None] * clients
     if concurrent:
         barrier = threading.Barrier(clients + 1)
+        interrupted = threading.Event()
 
         def run(i):
             try:
                 barrier.wait(timeout)
             except threading.BrokenBarrierError:
                 pass
-            results[i] = _exchange(i, kind, address, message, timeout)
+            if not interrupted.is_set():
+                results[i] = _exchange(i, kind, address, message, timeout)
 
         threads = [threading.Thread(target=run, args=(i,), name=f"socklab-client-{i}", daemon=True)
                    for i in range(clients)]
-        for thread in threads:
-            thread.start()
         try:
-            barrier.wait(timeout)
-        except threading.BrokenBarrierError:
-            pass
-        deadline = time.monotonic() + 2 * timeout + 1
-        for thread in threads:
-            thread.join(max(0.0, deadline - time.monotonic()))
+            for thread in threads:
+                thread.start()
+            try:
+                barrier.wait(timeout)
+            except threading.BrokenBarrierError:
+                pass
+            deadline = time.monotonic() + 2 * timeout + 1
+            for thread in threads:
+                thread.join(max(0.0, deadline - time.monotonic()))
+        except KeyboardInterrupt:
+            interrupted.set()
+            barrier.abort()
+            stop_all_after_interrupt()  # closes the clients' connections, so their threads end too
+            for thread in threads:
+                thread.join(1.0)
+            raise
     else:
-        for i in range(clients):
-            results[i] = _exchange(i, kind, address, message, timeout)
+        try:
+            for i in range(clients):
+                results[i] = _exchange(i, kind, address, message, timeout)
+        except KeyboardInterrupt:
+            stop_all_after_interrupt()
+            raise
     missing = [i for i, r in enumerate(results) if r is None]
     if missing:  # cannot happen unless a thread could not even start
         raise SocklabError(f"{len(missing)} client thread(s) did not finish: the machine may be overloaded")

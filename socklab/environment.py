@@ -72,11 +72,16 @@ class Environment:
         return "\n".join(f"{c.name:<{width}}  {'yes' if c.ok else 'no ':<3}  {c.detail}" for c in self.checks)
 
     def _repr_html_(self):
+        # Plain coloured words, not emoji: not every machine has an emoji font.
+        cell = "<td style='text-align:left'>{}</td>"
         rows = "".join(
-            f"<tr><td><code>{c.name}</code></td><td>{'✅ yes' if c.ok else '❌ no'}</td><td>{c.detail}</td></tr>"
+            "<tr>" + cell.format(f"<code>{c.name}</code>")
+            + cell.format(f"<b style='color:{'#1a7f37' if c.ok else '#b3261e'}'>{'yes' if c.ok else 'no'}</b>")
+            + cell.format(c.detail) + "</tr>"
             for c in self.checks
         )
-        return f"<table><tr><th>check</th><th>here</th><th>what it means</th></tr>{rows}</table>"
+        head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("check", "here", "what it means"))
+        return f"<table><tr>{head}</tr>{rows}</table>"
 
 
 def environment() -> Environment:

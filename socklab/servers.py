@@ -827,6 +827,11 @@ def serve(
         if path is not None and not isinstance(path, (str, os.PathLike)):
             raise TypeError(f"path must be a string, got {path!r}")
         address = os.fspath(path) if path is not None else None
+        if address is not None and len(os.fsencode(address)) > 100:
+            raise ValueError(
+                f"socket path is {len(os.fsencode(address))} bytes; Unix socket paths must stay under about "
+                "100 bytes: choose a shorter path, or leave path unset"
+            )
     else:
         if path is not None:
             raise ValueError(f"a {kind} server has a host and port, not a path: use kind='unix' for a socket file")
@@ -873,6 +878,20 @@ def stop_all(timeout: float = 2.0) -> int:
     if problems:
         raise StopTimeout("; ".join(problems))
     return len(servers)
+
+
+def stop_all_after_interrupt() -> int:
+    """Called when the learner interrupts a socklab call: stop every server, so
+    an interrupted demo leaves nothing running, and say what happened."""
+    count = len(running())
+    try:
+        stop_all(timeout=1.0)
+    except StopTimeout:
+        pass
+    if count:
+        print(f"Interrupted: socklab stopped its {count} server{'s' if count != 1 else ''} so nothing keeps "
+              "running. Re-run the cells that start them to go on.", file=sys.stderr)
+    return count
 
 
 def _stop_all_at_exit():

@@ -102,3 +102,68 @@ def _process(pid):
         return psutil.Process(pid)
     except psutil.NoSuchProcess:
         return None
+
+
+INTERRUPTED = """
+import socklab
+slow = socklab.serve(mode="{mode}", work=30, name="slow")
+socklab.load(slow, clients=4, timeout=60)
+"""
+
+PROBE = """
+import json, threading, psutil, socklab
+from zmq.utils.garbage import GarbageCollectorThread
+print(json.dumps({
+    "servers": [s.name for s in socklab.running()],
+    "threads": sorted(t.name for t in threading.enumerate() if not isinstance(t, GarbageCollectorThread)),
+    "children": len(psutil.Process().children(recursive=True)),
+}))
+"""
+
+
+def run_probe(kc):
+    """Run PROBE and return its report. Right after a cell fails, ipykernel aborts
+    requests that arrive in the same instant (status "aborted", nothing run):
+    send the probe again in that case."""
+    import time
+
+    for _ in range(20):
+        outputs = []
+        reply = kc.execute_interactive(
+            PROBE, timeout=30,
+            output_hook=lambda msg: outputs.append(msg["content"]) if msg["msg_type"] == "stream" else None)
+        if reply["content"]["status"] != "aborted":
+            break
+        time.sleep(0.05)
+    assert reply["content"]["status"] == "ok", reply["content"]
+    return json.loads("".join(o["text"] for o in outputs if o["name"] == "stdout"))
+
+
+@pytest.mark.parametrize("mode", ["serial", "threading", "forking"])
+def test_interrupting_a_live_demo_leaves_nothing_running(mode):
+    """Kernel > Interrupt in the middle of a long load: the servers stop, and the
+    notebook can simply be run again."""
+    import time
+
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        before = run_probe(kc)
+        for attempt in (1, 2):  # the second run shows nothing was in the way
+            msg_id = kc.execute(INTERRUPTED.format(mode=mode))
+            time.sleep(1.5)
+            km.interrupt_kernel()
+            start = time.monotonic()
+            while True:
+                reply = kc.get_shell_msg(timeout=20)
+                if reply["parent_header"].get("msg_id") == msg_id:
+                    break
+            assert time.monotonic() - start < 5, "the interrupt was honoured at once"
+            assert reply["content"]["status"] == "error"
+            assert reply["content"]["ename"] == "KeyboardInterrupt"
+            after = run_probe(kc)
+            assert after == {"servers": [], "threads": before["threads"], "children": 0}, (attempt, after)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
