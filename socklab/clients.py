@@ -42,6 +42,7 @@ class ClientResult:
     end: float  #: the whole reply had arrived, or the exchange failed
     reply: bytes
     error: Optional[str] = None
+    errno: Optional[int] = None  #: the OS error number, when the exchange failed with one
 
 
 def _resolve(target, kind):
@@ -59,6 +60,15 @@ def _resolve(target, kind):
         if kind in ("unix", "unix-dgram"):
             raise ValueError(f"a (host, port) address needs kind tcp, tcp6, udp or udp6, not {kind!r}")
         return kind, target[:2], None
+    if isinstance(target, str) and not os.path.exists(target):
+        import re
+
+        match = re.fullmatch(r"\[?([\w.:-]+?)\]?:(\d{1,5})", target)
+        if match and kind not in ("unix", "unix-dgram"):
+            raise TypeError(
+                f"{target!r} is a string, which socklab takes as a Unix socket path: for a host and port "
+                f"pass a tuple, ({match.group(1)!r}, {int(match.group(2))})"
+            )
     if isinstance(target, (str, os.PathLike)) and os.fspath(target):
         kind = kind or "unix"
         if kind not in ("unix", "unix-dgram"):
@@ -89,7 +99,28 @@ def _bind_unix_client(sock):
     return folder
 
 
-def _exchange(index, kind, address, data, timeout) -> ClientResult:
+def _recv_until(sock, deadline, poll, receive):
+    """Call ``receive()`` until it returns, in slices of 50 ms when ``poll`` is
+    given, so a caller can stop waiting early (a handler that raised sends nothing)."""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("timed out")
+        sock.settimeout(min(left, 0.05) if poll else left)
+        try:
+            return receive()
+        except socket.timeout:
+            if poll is not None and poll():
+                raise _Abandoned() from None
+            if time.monotonic() >= deadline:
+                raise
+
+
+class _Abandoned(Exception):
+    """The server reported an error; the answer will never come."""
+
+
+def _exchange(index, kind, address, data, timeout, poll=None) -> ClientResult:
     """Send ``data`` and read the whole reply; never raises, never waits past ``timeout``."""
     stream = kind in STREAM_KINDS
     family = _FAMILIES[kind]
@@ -98,7 +129,7 @@ def _exchange(index, kind, address, data, timeout) -> ClientResult:
     connected = None
     me = "?"
     chunks = []
-    error = None
+    error = number = None
     folder = None
     sock = socket.socket(family, socket.SOCK_STREAM if stream else socket.SOCK_DGRAM)
     try:
@@ -114,8 +145,7 @@ def _exchange(index, kind, address, data, timeout) -> ClientResult:
             # of stream can now finish, and its closing tells us the reply is whole.
             sock.shutdown(socket.SHUT_WR)
             while True:
-                sock.settimeout(max(0.001, deadline - time.monotonic()))
-                chunk = sock.recv(65536)
+                chunk = _recv_until(sock, deadline, poll, lambda: sock.recv(65536))
                 if not chunk:
                     break
                 chunks.append(chunk)
@@ -126,31 +156,63 @@ def _exchange(index, kind, address, data, timeout) -> ClientResult:
             sock.connect(address)
             me = format_address(sock.getsockname())
             sock.send(data)
-            sock.settimeout(max(0.001, deadline - time.monotonic()))
-            chunks.append(sock.recv(65536))
+            chunks.append(_recv_until(sock, deadline, poll, lambda: sock.recv(65536)))
+    except _Abandoned:
+        error = "HandlerError: the handler raised"
     except socket.timeout:
         error = f"TimeoutError: no complete reply within {timeout} s"
     except OSError as exc:
         error = f"{type(exc).__name__}: {exc.strerror or exc}"
+        number = exc.errno
     finally:
         sock.close()
         if folder:
             import shutil
 
             shutil.rmtree(folder, ignore_errors=True)
-    return ClientResult(index, me, start, connected, time.monotonic(), b"".join(chunks), error)
+    return ClientResult(index, me, start, connected, time.monotonic(), b"".join(chunks), error, number)
 
 
-def _raise_for(result: ClientResult, where: str, data: bytes, timeout: float):
+def _busy_hint(server) -> str:
+    if server is None:
+        return ""
+    busy = server.busy
+    if not busy:
+        return ""
+    return (f" Server {server.name!r} is still busy with {len(busy)} request{'s' if len(busy) > 1 else ''} "
+            f"(the oldest for {busy[0]:.1f} s): a serial server answers no one else meanwhile; stop it with "
+            ".stop(), fix the handler, and start it again.")
+
+
+def _raise_for(result: ClientResult, where: str, data: bytes, timeout: float, kind: str, server=None):
+    import errno as E
+
     error = result.error or ""
+    stream = kind in STREAM_KINDS
     if error.startswith("TimeoutError"):
-        raise TimeoutError(
-            f"no complete reply from {where} within {timeout} s: the handler may still be working, or waiting "
-            f"for more data after {data!r}; check its loop, or pass a larger timeout="
-        )
-    if error.startswith(("ConnectionRefusedError", "FileNotFoundError")):
+        if stream:
+            advice = (f"the handler may still be working, or waiting for more data after {data!r}; "
+                      "check its loop, or pass a larger timeout=")
+        else:
+            advice = ("the handler may not have sent a reply (sock.sendto(reply, self.client_address)), "
+                      "or it is still working; pass a larger timeout= if it is slow")
+        raise TimeoutError(f"no complete reply from {where} within {timeout} s: {advice}.{_busy_hint(server)}")
+    if result.errno in (E.ECONNREFUSED, E.ENOENT):
+        hint = ""
+        if server is None and kind in ("tcp", "tcp6"):
+            hint = " If it is a UDP server, pass kind='udp' (or pass the server object itself)."
         raise ConnectionRefusedError(
-            f"nothing is listening at {where}: start the server first (socklab.serve), or check the address"
+            f"nothing is listening at {where}: start the server first (socklab.serve), or check the address.{hint}"
+        )
+    if result.errno in (E.ENOTCONN, E.ECONNRESET, E.EPIPE):
+        raise ConnectionError(
+            f"the server at {where} closed the connection without answering: does the handler read the "
+            "request and write a reply before handle() returns?"
+        )
+    if result.errno == E.EMSGSIZE:
+        raise ValueError(
+            f"{len(data)} bytes do not fit in one datagram (at most 65,507 bytes over IPv4 UDP, less on "
+            "Unix sockets): send less, or use a stream socket"
         )
     raise ConnectionError(f"the exchange with {where} failed ({error}): check that the server is running")
 
@@ -167,8 +229,9 @@ def ask(target, data: bytes = b"hello\n", *, kind: Optional[str] = None, timeout
     _check_bytes(data)
     _check_timeout(timeout)
     kind, address, server = _resolve(target, kind)
+    poll = (lambda: server.has_new_errors()) if server is not None else None
     try:
-        result = _exchange(0, kind, address, bytes(data), timeout)
+        result = _exchange(0, kind, address, bytes(data), timeout, poll)
     except KeyboardInterrupt:
         stop_all_after_interrupt()
         raise
@@ -177,7 +240,7 @@ def ask(target, data: bytes = b"hello\n", *, kind: Optional[str] = None, timeout
             server.wait_for([result.address])
         server.check()
     if result.error:
-        _raise_for(result, format_address(address), data, timeout)
+        _raise_for(result, format_address(address), data, timeout, kind, server)
     return result.reply
 
 
@@ -254,6 +317,14 @@ def load(
     _check_timeout(timeout)
     kind, address, server = _resolve(target, kind)
     message = bytes(message)
+    if server is not None and server.busy:
+        import warnings
+
+        busy = server.busy
+        warnings.warn(
+            f"server {server.name!r} is still busy with {len(busy)} earlier request(s), the oldest for "
+            f"{busy[0]:.1f} s: this run will include that wait. Re-run the cell that starts the server "
+            "for a clean measurement.", RuntimeWarning, stacklevel=2)
     results = [None] * clients
     if concurrent:
         barrier = threading.Barrier(clients + 1)
@@ -308,8 +379,10 @@ def load(
     result = LoadResult(label, concurrent, results, requests)
     if strict and result.failed:
         bad = result.failed[0]
+        after = (" The server may still be working through the abandoned requests: re-run the cell "
+                 "that starts it before measuring again.") if server is not None else ""
         raise SocklabError(
             f"{len(result.failed)} of {clients} clients failed, the first with {bad.error}: check the server, "
-            "raise timeout=, or pass strict=False to keep failures in the result"
+            f"raise timeout=, or pass strict=False to keep failures in the result.{after}"
         )
     return result

@@ -261,6 +261,9 @@ class LabMixIn:
         conn = request if lab.is_stream else None
         if conn is not None and not in_child:
             lab._active.add(conn)
+        token = object()
+        if not in_child:
+            lab._in_flight[token] = started
         _local.stopping = lab._stopping
         try:
             super().finish_request(request, client_address)
@@ -273,6 +276,7 @@ class LabMixIn:
         finally:
             _local.stopping = None
             lab._active.discard(conn)
+            lab._in_flight.pop(token, None)
             output = ""
             if in_child and isinstance(sys.stdout, io.StringIO):
                 output = sys.stdout.getvalue()
@@ -292,7 +296,40 @@ class LabMixIn:
         """Keep the traceback instead of printing it into some other cell."""
         if isinstance(sys.exc_info()[1], _Stopped):
             return
-        self._lab._report_error(format_address(client_address), traceback.format_exc())
+        self._lab._report_error(format_address(client_address), handler_traceback(sys.exc_info()[1]))
+
+
+def _cell_name(filename: str) -> str:
+    """'Cell In[9]' for code typed in a notebook cell, as IPython shows it."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        name = shell.compile.format_code_name(filename) if shell is not None else None
+        if name:
+            return " ".join(name)
+    except Exception:
+        pass
+    return f'File "{filename}"'
+
+
+def handler_traceback(exc: BaseException) -> str:
+    """The traceback of a handler's error, as a learner wants to read it.
+
+    socketserver's and socklab's own frames are left out (they are the same for
+    every error and hide the handler's line), and notebook cells are named
+    ``Cell In[9]`` as IPython names them.
+    """
+    frames = traceback.extract_tb(exc.__traceback__)
+    plumbing = (os.path.abspath(socketserver.__file__), os.path.dirname(os.path.abspath(__file__)))
+    mine = [f for f in frames if not os.path.abspath(f.filename).startswith(plumbing)]
+    lines = ["Traceback (most recent call last):"]
+    for frame in mine or frames:
+        lines.append(f"  {_cell_name(frame.filename)}, line {frame.lineno}, in {frame.name}")
+        if frame.line:
+            lines.append(f"    {frame.line.strip()}")
+    lines += [line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc)]
+    return "\n".join(lines) + "\n"
 
 
 _classes: dict = {}
@@ -320,11 +357,19 @@ def server_class(kind: str, mode: str) -> type:
     return _classes[key]
 
 
+def _normalise(value):
+    return value.strip().lower() if isinstance(value, str) else value
+
+
 def _check_kind_mode(kind, mode):
     if kind not in KINDS:
-        raise ValueError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}")
+        hint = ""
+        if kind in MODES:
+            hint = f" ({kind!r} is a mode: the order is serve(handler, kind, mode); write mode={kind!r})"
+        raise ValueError(f"unknown kind {kind!r}: choose one of {', '.join(KINDS)}{hint}")
     if mode not in MODES:
-        raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+        hint = f" ({mode!r} is a kind: write kind={mode!r})" if mode in KINDS else ""
+        raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}{hint}")
     if kind in UNIX_KINDS and not hasattr(socket, "AF_UNIX"):
         raise SocklabError(f"kind={kind!r} needs AF_UNIX sockets, which this platform lacks: use kind='tcp' instead")
     if kind in ("tcp6", "udp6") and not ipv6_available():
@@ -396,6 +441,8 @@ class Server:
         self._reported = 0
         self._workers: list = []
         self._active: set = set()
+        self._in_flight: dict = {}
+        self.replaced = False
         self._stopping = threading.Event()
         self._stopped = False
         self._tempdir = None
@@ -534,6 +581,15 @@ class Server:
         return address
 
     @property
+    def busy(self) -> list:
+        """Seconds each request still being handled has been running (oldest first).
+
+        Forked children are not counted: the notebook process cannot see inside them.
+        """
+        now = time.monotonic()
+        return sorted((now - t for t in list(self._in_flight.values())), reverse=True)
+
+    @property
     def running(self) -> bool:
         return not self._stopped
 
@@ -577,6 +633,12 @@ class Server:
             self._records.clear()
             self._errors.clear()
             self._reported = 0
+
+    def has_new_errors(self) -> bool:
+        """True if a handler raised since the last ``check()``."""
+        with self._lock:
+            self._drain_channel()
+            return len(self._errors) > self._reported
 
     def check(self) -> None:
         """Raise ``HandlerError`` here if a handler raised since the last check."""
@@ -790,6 +852,13 @@ def serve(
     """
     from .handlers import default_handler
 
+    kind, mode = _normalise(kind), _normalise(mode)
+    if isinstance(handler, str) and _normalise(handler) in KINDS + MODES:
+        what = "kind" if _normalise(handler) in KINDS else "mode"
+        raise TypeError(
+            f"the first argument is the handler class, got {handler!r}: write serve({what}={handler!r}) "
+            "for the built-in echo, or serve(MyHandler, ...)"
+        )
     _check_kind_mode(kind, mode)
     if handler is None:
         handler = default_handler(kind)
@@ -816,6 +885,16 @@ def serve(
         raise TypeError(
             f"{handler.__name__} is a StreamRequestHandler, which a {kind} (datagram) server cannot use: "
             "subclass DatagramRequestHandler or BaseRequestHandler, or use kind='tcp'"
+        )
+    if handler.handle is socketserver.BaseRequestHandler.handle:
+        import difflib
+
+        near = [n for n in vars(handler) if callable(vars(handler)[n]) and
+                difflib.SequenceMatcher(None, n, "handle").ratio() > 0.7]
+        hint = f" (is {near[0]!r} meant to be 'handle'?)" if near else ""
+        raise TypeError(
+            f"{handler.__name__} has no handle() method{hint}: the server calls handle() once per "
+            "request; without it every client is hung up on without an answer"
         )
     if not isinstance(work, (int, float)) or isinstance(work, bool) or work != work or work < 0:
         raise ValueError(f"work must be a number of seconds >= 0, got {work!r}")
@@ -851,6 +930,7 @@ def serve(
     with _registry_lock:
         old = _registry.get(name)
         if old is not None:
+            old.replaced = True
             try:
                 old.stop()
             except StopTimeout as exc:

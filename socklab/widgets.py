@@ -22,6 +22,7 @@ class Question:
     options: tuple
     answer: int
     why: str = ""
+    hint: str = ""  #: shown after a wrong answer: where in the notebook to look
 
     def __post_init__(self):
         if len(self.options) < 2:
@@ -33,7 +34,8 @@ class Question:
 def _feedback(question: Question, choice: int) -> str:
     if choice == question.answer:
         return f"<b style='color:#1a7f37'>✔ Right.</b> {html.escape(question.why)}"
-    return "<b style='color:#b3261e'>✘ Not quite.</b> Think again, or run the cell above that shows it."
+    hint = html.escape(question.hint) if question.hint else "Try another option."
+    return f"<b style='color:#b3261e'>✘ Not quite.</b> {hint}"
 
 
 class Quiz(widgets.VBox):
@@ -102,15 +104,19 @@ class Quiz(widgets.VBox):
 
 
 def quiz(*questions, title: str = "Self-check") -> Quiz:
-    """Build a quiz from ``(prompt, [options], answer_index, why)`` tuples."""
+    """Build a quiz from ``(prompt, [options], answer_index, why, hint)`` tuples.
+
+    ``why`` is shown after a right answer; ``hint`` (optional) after a wrong one,
+    and should say where in the notebook to look, not give the answer away.
+    """
     if not questions:
         raise ValueError("quiz needs at least one question: (prompt, [options], answer_index, why)")
     built = []
     for q in questions:
         if isinstance(q, Question):
             built.append(q)
-        elif isinstance(q, (tuple, list)) and len(q) in (3, 4):
-            built.append(Question(q[0], tuple(q[1]), q[2], q[3] if len(q) == 4 else ""))
+        elif isinstance(q, (tuple, list)) and len(q) in (3, 4, 5):
+            built.append(Question(q[0], tuple(q[1]), *q[2:]))
         else:
-            raise TypeError(f"each question is (prompt, [options], answer_index, why), got {q!r}")
+            raise TypeError(f"each question is (prompt, [options], answer_index, why[, hint]), got {q!r}")
     return Quiz(built, title=title)
