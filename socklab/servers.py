@@ -446,6 +446,7 @@ class Server:
         self._stopping = threading.Event()
         self._stopped = False
         self._tempdir = None
+        self._socket_file = None  # the file our bind() created, and so ours to remove
         self._channel = None
         self._channel_out = None
         self.socketserver = None
@@ -467,10 +468,12 @@ class Server:
         self.socketserver = srv
         try:
             srv.server_bind()
+            if self.kind in UNIX_KINDS and isinstance(address, str) and not address.startswith("\0"):
+                self._socket_file = address
             srv.server_activate()
         except OSError as exc:
             srv.server_close()
-            self._remove_files()
+            self._remove_files()  # only what bind() created: a file that was already there stays
             raise _bind_error(exc, self.kind, address) from None
         self._wake_in, self._wake_out = socket.socketpair()
         if self.mode == "forking":
@@ -753,13 +756,12 @@ class Server:
         return left
 
     def _remove_files(self):
-        if self.kind in UNIX_KINDS and self.socketserver is not None:
-            path = self.socketserver.server_address
-            if isinstance(path, str) and path and not path.startswith("\0"):
-                try:
-                    os.unlink(path)
-                except FileNotFoundError:
-                    pass
+        if self._socket_file:
+            try:
+                os.unlink(self._socket_file)
+            except FileNotFoundError:
+                pass
+            self._socket_file = None
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
             self._tempdir = None
@@ -790,7 +792,7 @@ def _bind_error(exc: OSError, kind: str, address) -> SocklabError:
     if exc.errno == errno.EADDRINUSE:
         if kind in UNIX_KINDS:
             return SocklabError(
-                f"cannot bind {where}: the socket file already exists; remove it, or leave path unset "
+                f"cannot bind {where}: a file already exists at that path; remove it, or leave path unset "
                 "so socklab picks a fresh one"
             )
         return SocklabError(
@@ -804,7 +806,14 @@ def _bind_error(exc: OSError, kind: str, address) -> SocklabError:
             f"cannot bind {where}: permission denied (ports below 1024 need privileges); use port=0 or a port >= 1024"
         )
     if isinstance(exc, socket.gaierror):
-        return SocklabError(f"cannot bind {where}: the host name does not resolve; use host='127.0.0.1'")
+        host = address[0] if isinstance(address, tuple) else address
+        if exc.errno in (getattr(socket, "EAI_ADDRFAMILY", None), socket.EAI_FAMILY):
+            if kind in ("tcp6", "udp6"):
+                return SocklabError(f"cannot bind {where}: {host!r} is not an IPv6 address; for kind={kind!r} "
+                                    f"use host='::1', or use kind={kind[:3]!r} for an IPv4 address")
+            return SocklabError(f"cannot bind {where}: {host!r} is not an IPv4 address; for kind={kind!r} use "
+                                f"host='127.0.0.1', or use kind='{kind}6' for an IPv6 address")
+        return SocklabError(f"cannot bind {where}: the host name {host!r} does not resolve; use host='127.0.0.1'")
     return SocklabError(f"cannot bind {where}: {exc.strerror or exc}")
 
 

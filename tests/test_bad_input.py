@@ -235,11 +235,6 @@ def test_unix_existing_file_raises(resources):
         socklab.serve(kind="unix", path=path)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: Server._start() calls _remove_files() after a failed bind, which unlinks the path "
-    "the user gave (socklab/servers.py, _start, the 'except OSError' branch)",
-)
 def test_unix_existing_file_is_left_alone(resources):
     """The error says 'the socket file already exists; remove it': socklab must not remove it itself."""
     path = resources.existing_file()
@@ -269,11 +264,6 @@ def test_failed_serve_allows_a_good_one(resources):
         assert socklab.ask(server, b"ok\n") == b"OK\n"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: socklab/servers.py _bind_error() treats the gaierror of an address-family mismatch as "
-    "'the host name does not resolve' and advises host='127.0.0.1', the very host that was passed",
-)
 def test_ipv4_host_on_tcp6_names_a_real_fix(resources):
     from socklab.servers import ipv6_available
 
