@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.socklab-installed
 PORT   ?= 8888
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: lab test setup clean
+.PHONY: lab test soak setup clean
 
 setup: $(STAMP)
 
@@ -34,8 +34,12 @@ lab: $(STAMP)
 	  --IdentityProvider.token=$$token --ServerApp.root_dir=. notebooks/00_start_here.ipynb
 
 test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
+	$(BIN)/python -m pytest tests notebooks $(wildcard labs/*/solution) --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 $(PYTEST_ARGS)
+
+# Ten runs of the notebook validation with one core kept busy (minutes; not part of test).
+soak: $(STAMP)
+	$(BIN)/python tools/soak.py $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -50,6 +50,18 @@ def test_follows_the_notebook_conventions(path):
         assert "raises-exception" not in tags and "nbval-skip" not in tags, "every cell runs and succeeds"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_ignored_output_is_a_declared_measurement(path):
+    """nbval-ignore-output hides a cell's output from comparison, so each use must
+    say why the output varies (metadata "measurement"); the cell still runs, and
+    any check it makes still applies."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in code_cells(nb):
+        if "nbval-ignore-output" in cell.metadata.get("tags", []):
+            reason = cell.metadata.get("measurement", "")
+            assert len(reason) > 10, f"say why this output varies, in metadata 'measurement': {cell.source[:60]}"
+
+
 def test_navigation_is_current():
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "nav.py"), "--check"],
                           capture_output=True, text=True, timeout=60)
@@ -73,6 +85,34 @@ print(json.dumps({
 """
 
 
+# Run first in the test kernel: report ResourceWarnings, and record every bind
+# of an IP socket to an address beyond loopback, however briefly it lasted.
+SETUP = """
+import socket as _socket, warnings
+warnings.simplefilter("always", ResourceWarning)
+_exposed_binds = []
+_plain_bind = _socket.socket.bind
+
+def _watched_bind(self, address):
+    if self.family in (_socket.AF_INET, _socket.AF_INET6):
+        host = str(address[0])
+        if not (host.startswith("127.") or host in ("::1", "localhost")):
+            _exposed_binds.append(repr(address))
+    return _plain_bind(self, address)
+
+_socket.socket.bind = _watched_bind
+"""
+
+EXPOSED = """
+import json
+print(json.dumps(_exposed_binds))
+_exposed_binds.clear()
+"""
+
+# A cell that binds beyond loopback on purpose (to teach it) carries this tag.
+ALLOW_EXPOSED = "binds-beyond-loopback"
+
+
 def probe(client, index):
     cell = client.nb.cells[index]
     client.execute_cell(cell, index)
@@ -84,8 +124,8 @@ def probe(client, index):
 def test_runs_twice_in_one_kernel_and_leaves_nothing(path):
     nb = nbformat.read(path, as_version=4)
     body = len(nb.cells)
-    warn = nbformat.v4.new_code_cell("import warnings; warnings.simplefilter('always', ResourceWarning)")
-    nb.cells = nb.cells + [warn, nbformat.v4.new_code_cell(PROBE)]
+    warn = nbformat.v4.new_code_cell(SETUP)
+    nb.cells = nb.cells + [warn, nbformat.v4.new_code_cell(PROBE), nbformat.v4.new_code_cell(EXPOSED)]
     client = NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     with client.setup_kernel():
@@ -96,6 +136,12 @@ def test_runs_twice_in_one_kernel_and_leaves_nothing(path):
                 if cell.cell_type != "code":
                     continue
                 client.execute_cell(cell, index)
+                # security: every socket the cell bound was bound to loopback
+                exposed_cell = nb.cells[body + 2]
+                client.execute_cell(exposed_cell, body + 2)
+                exposed = json.loads(exposed_cell.outputs[0]["text"])
+                if ALLOW_EXPOSED not in cell.metadata.get("tags", []):
+                    assert exposed == [], f"run {run}, cell {index} bound beyond loopback: {exposed}"
                 for output in cell.outputs:
                     assert output.output_type != "error", f"run {run}, cell {index}: {output.get('evalue')}"
                     shown = output.get("text", "") + json.dumps(output.get("data", {}))
