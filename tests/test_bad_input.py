@@ -236,7 +236,7 @@ def test_unix_existing_file_raises(resources):
 
 
 def test_unix_existing_file_is_left_alone(resources):
-    """The error says 'the socket file already exists; remove it': socklab must not remove it itself."""
+    """The error tells the learner to remove the file: socklab must not remove it itself."""
     path = resources.existing_file()
     with pytest.raises(SocklabError):
         socklab.serve(kind="unix", path=path)

@@ -537,10 +537,14 @@ def test_argparse_rejects(cli, args, expected):
         (["--port", "-1"], "port must be an int from 0 to 65535"),
         (["--kind", "tcp", "--path", "x.sock"], "use kind='unix' for a socket file"),
         (["--host", "192.0.2.1"], "not an address of this machine"),
+        (["--kind", "tcp6", "--host", "127.0.0.1"], "use host='::1'"),
     ],
-    ids=["negative-work", "nan-work", "port-too-big", "negative-port", "path-on-tcp", "foreign-host"],
+    ids=["negative-work", "nan-work", "port-too-big", "negative-port", "path-on-tcp", "foreign-host",
+         "ipv4-host-on-tcp6"],
 )
 def test_serve_rejects_with_one_line(cli, args, expected):
+    if "tcp6" in args and not ipv6_available():
+        pytest.skip("this machine cannot bind IPv6 loopback (::1)")
     if "192.0.2.1" in args:
         with socket.socket() as probe:
             try:
@@ -556,3 +560,31 @@ def test_serve_rejects_with_one_line(cli, args, expected):
     lines = proc.stderr().splitlines()
     assert len(lines) == 1, proc.stderr()
     assert lines[0].startswith("socklab: ") and expected in lines[0], lines[0]
+
+
+def test_existing_file_as_unix_path_exits_2_and_stays(cli, tmp_path):
+    notes = tmp_path / "notes.txt"
+    notes.write_text("a learner's notes\n")
+    proc = cli("--kind", "unix", "--path", str(notes))
+    rc = proc.wait(timeout=START_TIMEOUT)
+    assert rc == 2
+    assert proc.stdout_lines == []
+    lines = proc.stderr().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("socklab: "), proc.stderr()
+    assert "remove it, or leave path unset" in lines[0]
+    assert notes.read_text() == "a learner's notes\n", "the CLI deleted a file it could not bind"
+
+
+def test_second_cli_on_a_live_unix_path_leaves_the_first_alone(cli, tmp_path):
+    path = tmp_path / "shared.sock"
+    first = cli("--kind", "unix", "--mode", "threading", "--path", str(path))
+    assert first.address() == str(path)
+    second = cli("--kind", "unix", "--mode", "threading", "--path", str(path))
+    assert second.wait(timeout=START_TIMEOUT) == 2
+    assert second.stdout_lines == []
+    assert "already exists" in second.stderr()
+    assert path.exists(), "the second CLI removed the first one's socket file"
+    assert stream_exchange(str(path), b"still there\n") == b"STILL THERE\n"
+    rc, _ = first.signal_and_wait(signal.SIGTERM)
+    assert_clean_exit(first, rc, first.stdout_lines[0])
+    assert not path.exists()
