@@ -16,10 +16,10 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
-import threading
+import time
 
 from .errors import SocklabError
-from .servers import KINDS, MODES, format_address, serve
+from .servers import KINDS, MODES, format_address, serve, stop_all
 
 
 def _parser():
@@ -36,24 +36,44 @@ def _parser():
     return parser
 
 
+class _Stop(Exception):
+    """Raised by the signal handler to end the wait in main()."""
+
+
+def _raise_stop(signum, frame):
+    # Raising is all a handler may safely do here: setting a threading.Event
+    # from a signal handler can deadlock if the signal lands while the main
+    # thread holds that Event's lock inside wait().
+    raise _Stop
+
+
 def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    try:
-        server = serve(
-            kind=args.kind, mode=args.mode, work=args.work, cpu=args.cpu, host=args.host,
-            port=args.port if args.kind not in ("unix", "unix-dgram") else 0, path=args.path, name="cli",
-        )
-    except (SocklabError, ValueError, TypeError) as exc:
-        print(f"socklab: {exc}", file=sys.stderr)
+    parser = _parser()
+    args = parser.parse_args(argv)
+    unix = args.kind in ("unix", "unix-dgram")
+    mismatch = None
+    if unix and (args.port or args.host):
+        mismatch = f"--kind {args.kind} serves on a socket file: use --path, not --host or --port"
+    elif not unix and args.path:
+        mismatch = f"--kind {args.kind} serves on a host and port: use --host/--port, or --kind unix for --path"
+    if mismatch:
+        print(f"socklab: {mismatch}", file=sys.stderr)
         return 2
-    address = server.address
-    print(f"listening on {address if isinstance(address, str) else format_address(address)}", flush=True)
+    previous = {signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(3600):
-            pass
+        try:
+            server = serve(kind=args.kind, mode=args.mode, work=args.work, cpu=args.cpu, host=args.host,
+                           port=args.port, path=args.path, name="cli")
+        except (SocklabError, ValueError, TypeError) as exc:
+            print(f"socklab: {exc}", file=sys.stderr)
+            return 2
+        address = server.address
+        print(f"listening on {address if isinstance(address, str) else format_address(address)}", flush=True)
+        while True:
+            time.sleep(3600)  # a signal interrupts the sleep and raises _Stop
+    except _Stop:
+        return 0
     finally:
-        server.stop()
-    return 0
+        for signum in previous:  # a second Ctrl-C must not interrupt the clean-up
+            signal.signal(signum, signal.SIG_IGN)
+        stop_all()

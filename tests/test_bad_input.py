@@ -191,7 +191,34 @@ CASES = [
     case(lambda r, p: socklab.work(-1), ValueError, "work needs a number of seconds >= 0", "work-negative"),
     case(lambda r, p: socklab.work(math.nan), ValueError, "work needs a number of seconds >= 0", "work-nan"),
     case(lambda r, p: socklab.work("1"), ValueError, "work needs a number of seconds >= 0", "work-str"),
+    # ------------------------------------------------------------ the rest of the public functions
+    case(lambda r, p: socklab.server_class("tpc", "serial"), ValueError, "choose one of tcp", "server-class-kind"),
+    case(lambda r, p: socklab.server_class("tcp", "forked"), ValueError, "choose one of serial", "server-class-mode"),
+    case(lambda r, p: socklab.stop_all(timeout=-1), ValueError, "timeout must be a number of seconds above 0",
+         "stop-all-negative-timeout"),
+    case(lambda r, p: socklab.quiz(), ValueError, "(prompt, [options], answer_index, why)", "quiz-empty"),
+    case(lambda r, p: socklab.quiz(("q?", ["a", "b"], 5, "why")), ValueError, "answer must index one of",
+         "quiz-answer-out-of-range"),
 ]
+
+# Public functions that need no row: they take no arguments, or accept anything by design.
+NO_WRONG_ARGUMENTS = {
+    "environment": "takes no arguments",
+    "running": "takes no arguments",
+    "format_address": "formats any object it is given, for display",
+}
+
+
+def test_every_public_function_has_a_row():
+    """A new public function must come with its wrong-argument cases."""
+    import inspect
+    from pathlib import Path
+
+    source = Path(__file__).read_text()
+    missing = [name for name in socklab.__all__
+               if inspect.isfunction(getattr(socklab, name)) and name not in NO_WRONG_ARGUMENTS
+               and f"socklab.{name}(" not in source]
+    assert missing == [], f"add wrong-argument cases for {missing} to CASES"
 
 
 def _socklab_threads():

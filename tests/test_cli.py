@@ -535,11 +535,12 @@ def test_argparse_rejects(cli, args, expected):
         (["--work", "nan"], "work must be a number of seconds >= 0"),
         (["--port", "70000"], "port must be an int from 0 to 65535"),
         (["--port", "-1"], "port must be an int from 0 to 65535"),
-        (["--kind", "tcp", "--path", "x.sock"], "use kind='unix' for a socket file"),
+        (["--kind", "tcp", "--path", "x.sock"], "or --kind unix for --path"),
+        (["--kind", "unix", "--port", "5000"], "use --path, not --host or --port"),
         (["--host", "192.0.2.1"], "not an address of this machine"),
         (["--kind", "tcp6", "--host", "127.0.0.1"], "use host='::1'"),
     ],
-    ids=["negative-work", "nan-work", "port-too-big", "negative-port", "path-on-tcp", "foreign-host",
+    ids=["negative-work", "nan-work", "port-too-big", "negative-port", "path-on-tcp", "port-on-unix", "foreign-host",
          "ipv4-host-on-tcp6"],
 )
 def test_serve_rejects_with_one_line(cli, args, expected):
