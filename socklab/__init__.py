@@ -20,7 +20,16 @@ from .errors import HandlerError, SocklabError, StopTimeout
 from .handlers import UpperDatagramHandler, UpperEchoHandler
 from .servers import KINDS, MODES, Request, Server, format_address, running, serve, server_class, stop_all, work
 from .timeline import compare, plot_timeline
-from .widgets import quiz
+
+
+def __getattr__(name):
+    # ipywidgets loads only when a notebook asks for a quiz: a server started
+    # from the command line, or forked from this process, stays small.
+    if name == "quiz":
+        from .widgets import quiz
+
+        return quiz
+    raise AttributeError(f"module 'socklab' has no attribute {name!r}")
 
 __version__ = "0.1.0"
 

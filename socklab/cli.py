@@ -33,6 +33,10 @@ def _parser():
     s.add_argument("--host", default=None, help="address to bind (default loopback)")
     s.add_argument("--port", type=int, default=0, help="port to bind (default 0: the OS picks one)")
     s.add_argument("--path", default=None, help="socket file for unix kinds (default: a temporary one)")
+    s.add_argument("--backlog", type=int, default=None, help="listen() queue length (default 128)")
+    s.add_argument("--no-record", action="store_true", help="keep no per-request records (for benchmarks)")
+    sub.add_parser("bench", help="measure the helpers and the course on this machine (--help for options)",
+                   add_help=False)
     return parser
 
 
@@ -48,6 +52,11 @@ def _raise_stop(signum, frame):
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:
+        from .bench import main as bench
+
+        return bench(argv[1:])
     parser = _parser()
     args = parser.parse_args(argv)
     unix = args.kind in ("unix", "unix-dgram")
@@ -63,7 +72,8 @@ def main(argv=None) -> int:
     try:
         try:
             server = serve(kind=args.kind, mode=args.mode, work=args.work, cpu=args.cpu, host=args.host,
-                           port=args.port, path=args.path, name="cli")
+                           port=args.port, path=args.path, name="cli", backlog=args.backlog,
+                           record=not args.no_record)
         except (SocklabError, ValueError, TypeError) as exc:
             print(f"socklab: {exc}", file=sys.stderr)
             return 2

@@ -53,8 +53,10 @@ from .errors import HandlerError, SocklabError, StopTimeout
 
 #: The kinds of server socklab can start, and the stdlib class each builds on.
 KINDS = ("tcp", "tcp6", "udp", "udp6", "unix", "unix-dgram")
-#: How a server handles requests: one at a time, a thread each, a process each.
-MODES = ("serial", "threading", "forking")
+#: How a server handles requests: one at a time, a thread each, a process each
+#: (socketserver's three); or one event-loop thread for all (see socklab.eventloop).
+MODES = ("serial", "threading", "forking", "selectors", "asyncio")
+SOCKETSERVER_MODES = MODES[:3]
 
 STREAM_KINDS = ("tcp", "tcp6", "unix")
 UNIX_KINDS = ("unix", "unix-dgram")
@@ -280,17 +282,18 @@ class LabMixIn:
             output = ""
             if in_child and isinstance(sys.stdout, io.StringIO):
                 output = sys.stdout.getvalue()
-            lab._record(
-                Request(
-                    client=format_address(client_address),
-                    worker=_worker_label(lab.mode, in_child),
-                    accepted=accepted,
-                    started=started,
-                    ended=time.monotonic(),
-                    error=error,
-                    output=output,
+            if lab.recording or error:
+                lab._record(
+                    Request(
+                        client=format_address(client_address),
+                        worker=_worker_label(lab.mode, in_child),
+                        accepted=accepted,
+                        started=started,
+                        ended=time.monotonic(),
+                        error=error,
+                        output=output,
+                    )
                 )
-            )
 
     def handle_error(self, request, client_address):
         """Keep the traceback instead of printing it into some other cell."""
@@ -344,6 +347,8 @@ def server_class(kind: str, mode: str) -> type:
     ``ThreadingTCPServer`` is exactly ``ThreadingMixIn`` + ``TCPServer``.
     """
     _check_kind_mode(kind, mode)
+    if mode not in SOCKETSERVER_MODES:
+        raise ValueError(f"mode={mode!r} is an event loop, not a socketserver class: see socklab.eventloop")
     key = (kind, mode)
     if key not in _classes:
         base = _base_class(kind)
@@ -370,6 +375,8 @@ def _check_kind_mode(kind, mode):
     if mode not in MODES:
         hint = f" ({mode!r} is a kind: write kind={mode!r})" if mode in KINDS else ""
         raise ValueError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}{hint}")
+    if mode not in SOCKETSERVER_MODES and kind not in ("tcp", "tcp6"):
+        raise ValueError(f"mode={mode!r} is an event loop, which socklab offers for TCP only: use kind='tcp'")
     if kind in UNIX_KINDS and not hasattr(socket, "AF_UNIX"):
         raise SocklabError(f"kind={kind!r} needs AF_UNIX sockets, which this platform lacks: use kind='tcp' instead")
     if kind in ("tcp6", "udp6") and not ipv6_available():
@@ -423,7 +430,7 @@ class Server:
     end it. Stopping leaves no thread, process, descriptor or socket file.
     """
 
-    def __init__(self, handler, kind, mode, address, name, backlog, work_seconds, cpu):
+    def __init__(self, handler, kind, mode, address, name, backlog, work_seconds, cpu, record=True):
         self.handler = handler
         self.kind = kind
         self.mode = mode
@@ -434,6 +441,7 @@ class Server:
         self._backlog = backlog
         self._work = work_seconds
         self._cpu = cpu
+        self.recording = record
         self._lock = threading.RLock()
         self._recorded = threading.Condition(self._lock)
         self._records = deque(maxlen=MAX_RECORDS)
@@ -841,6 +849,7 @@ def serve(
     backlog: Optional[int] = None,
     work: float = 0.0,
     cpu: bool = False,
+    record: bool = True,
 ) -> Server:
     """Start a socketserver server in the background and return its handle.
 
@@ -859,6 +868,10 @@ def serve(
              Default: handler name, kind and mode.
     backlog  the listen() queue of a stream server (socklab's default is 128;
              the stdlib's is 5).
+    record   keep a record of every request (default). ``record=False`` is
+             for measuring what recording costs; errors are recorded anyway.
+    mode="selectors" or "asyncio" starts an event-loop server instead (TCP,
+    built-in echo only): one thread serves every client; see socklab.eventloop.
     """
     from .handlers import default_handler
 
@@ -870,6 +883,11 @@ def serve(
             "for the built-in echo, or serve(MyHandler, ...)"
         )
     _check_kind_mode(kind, mode)
+    if mode not in SOCKETSERVER_MODES and handler is not None:
+        raise TypeError(
+            f"mode={mode!r} runs the built-in echo only: a socketserver handler class needs mode "
+            "'serial', 'threading' or 'forking'"
+        )
     if handler is None:
         handler = default_handler(kind)
     elif not isinstance(handler, type):
@@ -936,7 +954,10 @@ def serve(
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty string, got {name!r}")
 
-    server = Server(handler, kind, mode, address, name, backlog, float(work), bool(cpu))
+    cls = Server
+    if mode not in SOCKETSERVER_MODES:
+        from .eventloop import EventLoopServer as cls
+    server = cls(handler, kind, mode, address, name, backlog, float(work), bool(cpu), bool(record))
     with _registry_lock:
         old = _registry.get(name)
         if old is not None:

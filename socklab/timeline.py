@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+# matplotlib is imported inside the drawing functions: a server started from the
+# command line (or forked from this process) should not pay for it.
 
 WAITING = "#f6b26b"  # light orange
 SERVED = "#1f5fa8"  # deep blue
@@ -90,6 +90,8 @@ def _order(lanes) -> list:
 
 
 def _legend_handles(lanes) -> list:
+    from matplotlib.patches import Patch
+
     handles = [Patch(color=WAITING, label="waiting (asked, not yet served)"),
                Patch(color=SERVED, label="being served (worker named in the bar)")]
     if any(s.error for s in lanes):
@@ -147,6 +149,7 @@ def _show_in_notebooks():
     if "IPython" not in sys.modules:
         return
     from IPython import get_ipython
+    from matplotlib.figure import Figure
 
     shell = get_ipython()
     if shell is None:
@@ -167,6 +170,8 @@ def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers:
     worker's short name (loop, T1, P1 ...) inside the bar, the makespan dashed.
     Pass ``ax`` to draw into an existing matplotlib Axes.
     """
+    from matplotlib.figure import Figure
+
     _check_result(result)
     _show_in_notebooks()
     if ax is None:
@@ -183,6 +188,8 @@ def compare(results, *, title: Optional[str] = None):
 
     ``results`` is a list of ``LoadResult`` or a dict ``{label: LoadResult}``.
     """
+    from matplotlib.figure import Figure
+
     if isinstance(results, dict):
         items = list(results.items())
     else:

@@ -62,6 +62,15 @@ def test_every_ignored_output_is_a_declared_measurement(path):
             assert len(reason) > 10, f"say why this output varies, in metadata 'measurement': {cell.source[:60]}"
 
 
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_declares_its_floor(path):
+    """The benchmark compares each notebook's run time with its floor: kernel
+    start-up plus the waits it asks for on purpose, declared here."""
+    meta = nbformat.read(path, as_version=4).metadata.get("socklab", {})
+    assert isinstance(meta.get("floor_seconds"), (int, float)) and meta["floor_seconds"] >= 0
+    assert meta.get("floor"), "say which waits make up floor_seconds"
+
+
 def test_navigation_is_current():
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "nav.py"), "--check"],
                           capture_output=True, text=True, timeout=60)

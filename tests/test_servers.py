@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 import socklab
-from socklab.servers import ipv6_available
+from socklab.servers import SOCKETSERVER_MODES, ipv6_available
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -22,6 +22,8 @@ KINDS = [k for k in socklab.KINDS if k not in ("tcp6", "udp6") or ipv6_available
 
 
 def expected_worker(mode, record):
+    if mode in ("selectors", "asyncio"):
+        return record.worker == "event loop"
     if mode == "serial":
         return record.worker == "serve loop"
     if mode == "threading":
@@ -29,8 +31,11 @@ def expected_worker(mode, record):
     return record.worker.startswith("process ") and record.worker != f"process {os.getpid()}"
 
 
-@pytest.mark.parametrize("mode", socklab.MODES)
-@pytest.mark.parametrize("kind", KINDS)
+COMBINATIONS = [(k, m) for k in KINDS for m in SOCKETSERVER_MODES] + [
+    (k, m) for k in KINDS if k in ("tcp", "tcp6") for m in ("selectors", "asyncio")]
+
+
+@pytest.mark.parametrize("kind, mode", COMBINATIONS)
 def test_every_kind_and_mode_answers_and_records(kind, mode):
     with socklab.serve(kind=kind, mode=mode) as server:
         assert socklab.ask(server, b"hello\n") == b"HELLO\n"
@@ -145,7 +150,7 @@ class Broken(socketserver.StreamRequestHandler):
         raise ValueError("the handler's own message")
 
 
-@pytest.mark.parametrize("mode", socklab.MODES)
+@pytest.mark.parametrize("mode", SOCKETSERVER_MODES)
 def test_handler_errors_reach_the_cell_that_asks(mode, capfd):
     with socklab.serve(Broken, mode=mode) as server:
         with pytest.raises(socklab.HandlerError) as info:
@@ -182,7 +187,7 @@ class UsesCpuWork(socketserver.BaseRequestHandler):
         socklab.work(30, cpu=True)
 
 
-@pytest.mark.parametrize("mode", socklab.MODES)
+@pytest.mark.parametrize("mode", SOCKETSERVER_MODES)
 @pytest.mark.parametrize("handler", [WaitsForever, Spins, UsesWork, UsesCpuWork], ids=lambda h: h.__name__)
 def test_stuck_handlers_still_stop_quickly(handler, mode):
     server = socklab.serve(handler, mode=mode)
@@ -253,6 +258,45 @@ def test_cpu_work_is_a_fixed_amount_so_threads_take_turns():
         with socklab.serve(mode=mode, work=0.1, cpu=True) as server:
             makespan[mode] = socklab.load(server, clients=4).makespan
     assert makespan["threading"] > 0.6 * makespan["serial"], makespan
+
+
+@pytest.mark.parametrize("mode", ["selectors", "asyncio"])
+def test_an_event_loop_overlaps_sleeping_work_but_not_cpu_work(mode):
+    """One thread serves everyone: waiting overlaps, computing does not."""
+    with socklab.serve(mode=mode, work=0.2) as server:
+        sleeping = socklab.load(server, clients=8).makespan
+    with socklab.serve(mode=mode, work=0.1, cpu=True) as server:
+        computing = socklab.load(server, clients=4).makespan
+    assert sleeping < 0.5 * 8 * 0.2, sleeping
+    assert computing > 0.8 * 4 * 0.1, computing
+
+
+@pytest.mark.parametrize("mode", ["selectors", "asyncio"])
+def test_an_event_loop_stops_fast_with_a_client_waiting(mode):
+    server = socklab.serve(mode=mode, work=30)
+    with socket.create_connection(server.address, timeout=2) as conn:
+        conn.sendall(b"x\n")
+        time.sleep(0.1)
+        start = time.perf_counter()
+        server.stop()
+        assert time.perf_counter() - start < 0.3
+        assert conn.recv(10) == b"", "the waiting client is hung up on"
+
+
+def test_event_loops_refuse_what_they_cannot_do():
+    with pytest.raises(ValueError, match="TCP only"):
+        socklab.serve(kind="udp", mode="asyncio")
+    with pytest.raises(TypeError, match="built-in echo only"):
+        socklab.serve(Chatty, mode="selectors")
+
+
+def test_record_false_keeps_no_records_but_still_reports_errors():
+    with socklab.serve(record=False, mode="threading") as server:
+        socklab.load(server, clients=3)
+        assert server.requests == []
+    with socklab.serve(Broken, record=False) as server:
+        with pytest.raises(socklab.HandlerError):
+            socklab.ask(server, b"x\n")
 
 
 def test_sequential_load_has_no_waiting():

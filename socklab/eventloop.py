@@ -1,0 +1,246 @@
+"""Event-loop servers: one thread, many clients, no socketserver.
+
+socketserver gives each client a worker (the serve loop, a thread, a process)
+that may block. An event loop turns that around: one thread watches every
+socket at once and does, for each, only what can be done without waiting.
+Two versions of the course's uppercase echo, with the same ``work`` option as
+the other servers:
+
+* ``selectors``: the loop written out by hand, with non-blocking sockets, the
+  ``selectors`` module and a heap of timers for the sleeping work;
+* ``asyncio``: the same with ``asyncio.start_server``, where ``await`` marks
+  every place the handler may wait.
+
+Sleeping work (``await asyncio.sleep``, or a timer) lets the loop serve other
+clients meanwhile; CPU work (``cpu=True``) blocks the one thread, and every
+client waits. Start them with ``socklab.serve(mode="selectors")`` or
+``mode="asyncio"``; they are TCP only and use the built-in echo.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import selectors
+import socket
+import threading
+import time
+import traceback
+
+from .servers import Request, Server, _Stopped, _local, format_address, work
+
+EVENT_LOOP_MODES = ("selectors", "asyncio")
+WORKER = "event loop"
+
+
+class _Listener:
+    """Stands in for a socketserver instance: event-loop servers have none, but
+    ``Server`` needs the listening socket and its address."""
+
+    def __init__(self, sock, backlog):
+        self.socket = sock
+        self.server_address = sock.getsockname()
+        self.request_queue_size = backlog
+        self.active_children = None
+
+    def server_close(self):
+        self.socket.close()
+
+
+class EventLoopServer(Server):
+    """A ``Server`` whose requests are all handled by one event-loop thread."""
+
+    def _start(self):
+        host, port = self._bind_address
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(self._backlog if self._backlog is not None else 128)
+        except OSError as exc:
+            sock.close()
+            from .servers import _bind_error
+
+            raise _bind_error(exc, self.kind, (host, port)) from None
+        sock.setblocking(False)
+        self.socketserver = _Listener(sock, self._backlog or 128)
+        self._wake_in, self._wake_out = socket.socketpair()
+        target = self._run_selectors if self.mode == "selectors" else self._run_asyncio
+        self._thread = threading.Thread(target=target, name=f"socklab-{self.name}-loop", daemon=True)
+        self._thread.start()
+
+    def _record_connection(self, address, accepted, started, error=None):
+        self._record(Request(format_address(address), WORKER, accepted, started, time.monotonic(), error))
+
+    # ------------------------------------------------------------ selectors
+    def _run_selectors(self):
+        listener = self.socketserver.socket
+        selector = selectors.DefaultSelector()
+        selector.register(listener, selectors.EVENT_READ, None)
+        selector.register(self._wake_in, selectors.EVENT_READ, "wake")
+        timers = []  # (due, sequence, connection): a request whose sleeping work ends at ``due``
+        sequence = 0
+        _local.stopping = self._stopping
+        connections = set()
+        try:
+            while not self._stopping.is_set():
+                timeout = max(0.0, timers[0][0] - time.monotonic()) if timers else None
+                for key, events in selector.select(timeout):
+                    if key.data == "wake":
+                        return
+                    if key.data is None:
+                        self._accept(listener, selector, connections)
+                    else:
+                        sequence = self._service(key.data, events, selector, timers, sequence, connections)
+                now = time.monotonic()
+                while timers and timers[0][0] <= now:
+                    _, _, conn = heapq.heappop(timers)
+                    conn.finish_work()
+                    sequence = self._advance(conn, selector, timers, sequence, connections)
+        except _Stopped:
+            pass
+        finally:
+            _local.stopping = None
+            for conn in list(connections):
+                conn.sock.close()
+            selector.close()
+
+    def _accept(self, listener, selector, connections):
+        """Accept every connection waiting (up to a batch), not just one per wake-up."""
+        for _ in range(256):
+            try:
+                sock, address = listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            sock.setblocking(False)
+            conn = _Connection(sock, address, time.monotonic())
+            connections.add(conn)
+            selector.register(sock, selectors.EVENT_READ, conn)
+
+    def _service(self, conn, events, selector, timers, sequence, connections):
+        try:
+            if events & selectors.EVENT_READ:
+                data = conn.sock.recv(65536)
+                if data:
+                    conn.inbox += data
+                else:
+                    conn.eof = True
+            if events & selectors.EVENT_WRITE:
+                conn.flush()
+        except OSError as exc:
+            conn.error = f"{type(exc).__name__}: {exc.strerror or exc}"
+            conn.eof, conn.outbox = True, b""
+        return self._advance(conn, selector, timers, sequence, connections)
+
+    def _advance(self, conn, selector, timers, sequence, connections):
+        """Do everything this connection allows now, without waiting."""
+        while conn.waiting_until is None and b"\n" in conn.inbox or (conn.eof and conn.inbox and conn.waiting_until is None):
+            line, sep, rest = conn.inbox.partition(b"\n")
+            conn.inbox = rest
+            conn.current = line + sep
+            if self._cpu:
+                work(self._work, cpu=True)  # computing blocks the loop: every client waits
+            elif self._work > 0:
+                sequence += 1
+                conn.waiting_until = time.monotonic() + self._work
+                heapq.heappush(timers, (conn.waiting_until, sequence, conn))
+                break
+            conn.finish_work()
+        try:
+            conn.flush()
+        except OSError as exc:
+            conn.error = f"{type(exc).__name__}: {exc.strerror or exc}"
+            conn.eof, conn.outbox, conn.inbox = True, b"", b""
+        if conn.eof and not conn.inbox and not conn.outbox and conn.waiting_until is None:
+            selector.unregister(conn.sock)
+            conn.sock.close()
+            connections.discard(conn)
+            self._record_connection(conn.address, conn.accepted, conn.accepted, conn.error)
+        else:
+            wanted = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.outbox else 0)
+            if conn.eof:
+                wanted &= ~selectors.EVENT_READ
+            if wanted:
+                selector.modify(conn.sock, wanted, conn)
+        return sequence
+
+    # -------------------------------------------------------------- asyncio
+    def _run_asyncio(self):
+        _local.stopping = self._stopping
+        try:
+            asyncio.run(self._asyncio_main())
+        finally:
+            _local.stopping = None
+
+    async def _asyncio_main(self):
+        loop = asyncio.get_running_loop()
+        stop = asyncio.Event()
+        tasks = set()
+        loop.add_reader(self._wake_in, stop.set)
+
+        async def handle(reader, writer):
+            tasks.add(asyncio.current_task())
+            accepted = time.monotonic()
+            address = writer.get_extra_info("peername")
+            error = None
+            try:
+                while True:
+                    line = await reader.readline()
+                    if not line:
+                        break
+                    if self._cpu:
+                        work(self._work, cpu=True)  # blocks the loop, on purpose
+                    elif self._work > 0:
+                        await asyncio.sleep(self._work)  # the loop serves others meanwhile
+                    writer.write(line.upper())
+                    await writer.drain()
+            except (asyncio.CancelledError, _Stopped):
+                error = "stopped: the server stopped while this request was being handled"
+            except Exception as exc:  # noqa: BLE001 - reported to the notebook, not printed
+                error = f"{type(exc).__name__}: {exc}"
+                self._report_error(format_address(address), traceback.format_exc())
+            finally:
+                writer.close()
+                self._record_connection(address, accepted, accepted, error)
+                tasks.discard(asyncio.current_task())
+
+        server = await asyncio.start_server(handle, sock=self.socketserver.socket,
+                                            backlog=self.socketserver.request_queue_size)
+        try:
+            await stop.wait()
+        finally:
+            loop.remove_reader(self._wake_in)
+            server.close()
+            for task in list(tasks):
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+
+class _Connection:
+    """What the selectors loop knows about one client."""
+
+    __slots__ = ("sock", "address", "accepted", "inbox", "outbox", "current", "eof", "waiting_until", "error")
+
+    def __init__(self, sock, address, accepted):
+        self.sock, self.address, self.accepted = sock, address, accepted
+        self.inbox = self.outbox = self.current = b""
+        self.eof = False
+        self.waiting_until = None
+        self.error = None
+
+    def __lt__(self, other):  # for the timer heap, if two timers tie
+        return id(self) < id(other)
+
+    def finish_work(self):
+        self.outbox += self.current.upper()
+        self.current = b""
+        self.waiting_until = None
+
+    def flush(self):
+        while self.outbox:
+            try:
+                sent = self.sock.send(self.outbox)
+            except (BlockingIOError, InterruptedError):
+                return
+            self.outbox = self.outbox[sent:]
