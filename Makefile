@@ -10,7 +10,7 @@ STAMP  := $(VENV)/.socklab-installed
 PORT   ?= 8888
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: lab test soak setup clean
+.PHONY: lab test soak setup clean chromium
 
 setup: $(STAMP)
 
@@ -33,8 +33,21 @@ lab: $(STAMP)
 	exec $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.port_retries=0 $$root \
 	  --IdentityProvider.token=$$token --ServerApp.root_dir=. notebooks/00_start_here.ipynb
 
-test: $(STAMP)
-	$(BIN)/python -m pytest tests notebooks $(wildcard labs/*/solution) --nbval --nbval-current-env \
+CHROMIUM ?= /usr/bin/chromium
+
+# The browser tests drive Debian's Chromium; Playwright cannot download its own here.
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Chromium from Debian's packages for the browser tests..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install chromium (or make test CHROMIUM=/path)"; exit 1; \
+	  fi; }
+	@test -x $(CHROMIUM) || { echo "Chromium is still missing at $(CHROMIUM)"; exit 1; }
+
+test: $(STAMP) chromium
+	CHROMIUM=$(CHROMIUM) $(BIN)/python -m pytest tests notebooks $(wildcard labs/*/solution) --nbval --nbval-current-env \
 	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 $(PYTEST_ARGS)
 
 # Ten runs of the notebook validation with one core kept busy (minutes; not part of test).

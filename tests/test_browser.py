@@ -1,0 +1,218 @@
+"""The course in a real JupyterLab, driven by headless Chromium, as a learner uses it.
+
+nbval sees outputs; it cannot see whether JupyterLab renders a widget, or
+whether clicking it does anything. Here JupyterLab runs on 127.0.0.1 with a
+random port and token, on a copy of the notebooks (JupyterLab autosaves), and
+Playwright drives Debian's Chromium (`/usr/bin/chromium`, or $CHROMIUM).
+A missing browser is a failure that says how to install it, never a skip.
+Screenshots go to artifacts/browser/ (ignored by git): look at them.
+"""
+
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "artifacts" / "browser"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# As the probe of this machine found: without these, Chromium tries the network.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+SETTINGS = {
+    # render every cell, not only those in view, so the test can see them all
+    "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
+    # no "get notified about Jupyter news?" pop-up over the page
+    "@jupyterlab/apputils-extension/notification.jupyterlab-settings": {"fetchNews": "false",
+                                                                         "checkForUpdates": False},
+}
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"Chromium is not at {CHROMIUM}: install it with 'sudo apt-get install chromium' "
+                    "(make test does this as root), or set CHROMIUM=/path/to/chromium")
+    work = tmp_path_factory.mktemp("lab")
+    shutil.copytree(ROOT / "notebooks", work / "notebooks")
+    shutil.copy(ROOT / "README.md", work / "README.md")
+    settings = work / "settings"
+    for name, values in SETTINGS.items():
+        (settings / name).parent.mkdir(parents=True, exist_ok=True)
+        (settings / name).write_text(json.dumps(values))
+    port, token = _free_port(), secrets.token_hex(16)
+    command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
+               "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}"]
+    if os.geteuid() == 0:
+        command.append("--allow-root")
+    env = dict(os.environ, JUPYTERLAB_SETTINGS_DIR=str(settings), JUPYTER_RUNTIME_DIR=str(work / "runtime"))
+    log = open(work / "jupyterlab.log", "w")
+    server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start: see {work / 'jupyterlab.log'}")
+                time.sleep(0.2)
+        yield {"base": base, "token": token}
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)  # JupyterLab and the kernels it started
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        log.close()
+        assert _wait_gone(lambda: [p for p in _processes() if _pgid(p) == server.pid]) == [], \
+            "a kernel or JupyterLab process outlived the tests"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    import psutil
+
+    before = {p.pid for p in psutil.Process().children(recursive=True)}
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+    # Playwright's driver and Chromium share this process group; JupyterLab and its
+    # kernels have their own session, and are checked by the lab fixture.
+    mine = os.getpgid(0)
+    left = _wait_gone(lambda: [p for p in psutil.Process().children(recursive=True)
+                               if p.pid not in before and _pgid(p) == mine and p.status() != psutil.STATUS_ZOMBIE])
+    assert left == [], f"browser processes outlived the tests: {left}"
+
+
+def _processes():
+    import psutil
+
+    return list(psutil.process_iter())
+
+
+def _pgid(process):
+    try:
+        return os.getpgid(process.pid)
+    except OSError:
+        return None
+
+
+def _wait_gone(find, seconds=10):
+    """What ``find()`` still returns after up to ``seconds``: processes may take a moment to exit."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            left = find()
+        except Exception:  # a process exited while we looked: look again
+            left = ["?"]
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
+
+
+def _run_all(page, lab, notebook: str, code_cells: int):
+    try:
+        _run_all_cells(page, lab, notebook, code_cells)
+    except Exception as exc:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"FAILED-{Path(notebook).stem}.png"), full_page=True)
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        shown = [errors.nth(i).inner_text()[-800:] for i in range(errors.count())]
+        raise AssertionError(f"running {notebook} did not finish; error outputs: {shown}") from exc
+
+
+def _menu(page, menu: str, item: str):
+    page.locator(".lm-MenuBar-itemLabel", has_text=menu).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+def _run_all_cells(page, lab, notebook: str, code_cells: int):
+    page.goto(f"{lab['base']}/lab/tree/notebooks/{notebook}?token={lab['token']}")
+    page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
+    # the kernel is connected and idle (the status bar says so), not merely "no kernel yet"
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].some(e => /\\| Idle/.test(e.textContent))",
+        timeout=60_000)
+    # The notebook was saved executed, so its prompts already show numbers: clear
+    # them first, or "every prompt has a number" would be true before anything ran.
+    _menu(page, "Edit", "Clear Outputs of All Cells")
+    page.wait_for_function(
+        "() => ![...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].some(p => /\\d/.test(p.textContent))",
+        timeout=30_000)
+    _menu(page, "Run", "Run All Cells")
+    page.wait_for_function(
+        """n => {
+            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+            const done = prompts.filter(p => /\\[\\d+\\]/.test(p.textContent)).length;
+            const idle = [...document.querySelectorAll('.jp-StatusBar-TextItem')].some(e => /\\| Idle/.test(e.textContent));
+            return done === n && idle;
+        }""", arg=code_cells, timeout=120_000)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_runs_in_jupyterlab(lab, browser, path):
+    nb = nbformat.read(path, as_version=4)
+    code_cells = sum(1 for c in nb.cells if c.cell_type == "code")
+    widgets = sum(1 for c in nb.cells if c.cell_type == "code" and "socklab.quiz(" in c.source)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        _run_all(page, lab, path.name, code_cells)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"{path.stem}.png"), full_page=True)
+        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        assert errors.count() == 0, f"error or stderr output: {errors.first.inner_text()[:500]}"
+        assert page.get_by_text("Error displaying widget").count() == 0
+        assert page.locator(".jupyter-widgets").count() >= widgets, "every widget rendered"
+    finally:
+        page.close()
+
+
+def test_the_quiz_answers_a_learner_in_jupyterlab(lab, browser):
+    """Click a right and a wrong answer in notebook 00's quiz, as a learner would."""
+    path = ROOT / "notebooks" / "00_start_here.ipynb"
+    code_cells = sum(1 for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        _run_all(page, lab, path.name, code_cells)
+        quiz = page.locator(".widget-vbox", has=page.locator(".widget-radio-box")).last
+        quiz.get_by_text("Asks the operating system for any free port", exact=True).click()
+        quiz.get_by_text("Any machine on the Internet", exact=True).click()
+        # each answer goes to the kernel and back: wait for every piece of feedback
+        for text in ("✔ Right. The OS picks an unused port", "✘ Not quite. What does loopback mean?",
+                     "1 of 4 right (2 answered)"):
+            quiz.get_by_text(text, exact=False).first.wait_for(timeout=10_000)
+        feedback = quiz.inner_text()
+        assert "✔ Right. The OS picks an unused port" in feedback
+        assert "✘ Not quite. What does loopback mean?" in feedback
+        assert "1 of 4 right (2 answered)" in feedback
+        quiz.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        quiz.screenshot(path=str(ARTIFACTS / "quiz_answered.png"))
+    finally:
+        page.close()
