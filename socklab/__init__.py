@@ -25,10 +25,10 @@ from .timeline import compare, plot_timeline
 def __getattr__(name):
     # ipywidgets loads only when a notebook asks for a quiz: a server started
     # from the command line, or forked from this process, stays small.
-    if name == "quiz":
-        from .widgets import quiz
+    if name in ("quiz", "explorer"):
+        from . import widgets
 
-        return quiz
+        return getattr(widgets, name)
     raise AttributeError(f"module 'socklab' has no attribute {name!r}")
 
 __version__ = "0.1.0"
@@ -36,5 +36,5 @@ __version__ = "0.1.0"
 __all__ = [
     "KINDS", "MODES", "ClientResult", "HandlerError", "LoadResult", "Request", "Server", "SocklabError",
     "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "compare", "environment",
-    "format_address", "load", "plot_timeline", "quiz", "running", "serve", "server_class", "stop_all", "work",
+    "format_address", "load", "plot_timeline", "quiz", "explorer", "running", "serve", "server_class", "stop_all", "work",
 ]

@@ -70,8 +70,12 @@ class EventLoopServer(Server):
         self._thread = threading.Thread(target=target, name=f"socklab-{self.name}-loop", daemon=True)
         self._thread.start()
 
-    def _record_connection(self, address, accepted, started, error=None):
-        self._record(Request(format_address(address), WORKER, accepted, started, time.monotonic(), error))
+    def _record_connection(self, address, accepted, started, replied, error=None):
+        """One record per connection, like socketserver's: served from when the loop
+        started on its first line to when its last answer was handed to the socket.
+        (Time the connection merely stayed open is not service.)"""
+        now = time.monotonic()
+        self._record(Request(format_address(address), WORKER, accepted, started or now, replied or now, error))
 
     # ------------------------------------------------------------ selectors
     def _run_selectors(self):
@@ -139,6 +143,8 @@ class EventLoopServer(Server):
             line, sep, rest = conn.inbox.partition(b"\n")
             conn.inbox = rest
             conn.current = line + sep
+            if conn.started is None:
+                conn.started = time.monotonic()
             if self._cpu:
                 work(self._work, cpu=True)  # computing blocks the loop: every client waits
             elif self._work > 0:
@@ -156,7 +162,7 @@ class EventLoopServer(Server):
             selector.unregister(conn.sock)
             conn.sock.close()
             connections.discard(conn)
-            self._record_connection(conn.address, conn.accepted, conn.accepted, conn.error)
+            self._record_connection(conn.address, conn.accepted, conn.started, conn.replied, conn.error)
         else:
             wanted = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.outbox else 0)
             if conn.eof:
@@ -183,18 +189,21 @@ class EventLoopServer(Server):
             tasks.add(asyncio.current_task())
             accepted = time.monotonic()
             address = writer.get_extra_info("peername")
-            error = None
+            error = started = replied = None
             try:
                 while True:
                     line = await reader.readline()
                     if not line:
                         break
+                    if started is None:
+                        started = time.monotonic()
                     if self._cpu:
                         work(self._work, cpu=True)  # blocks the loop, on purpose
                     elif self._work > 0:
                         await asyncio.sleep(self._work)  # the loop serves others meanwhile
                     writer.write(line.upper())
                     await writer.drain()
+                    replied = time.monotonic()
             except (asyncio.CancelledError, _Stopped):
                 error = "stopped: the server stopped while this request was being handled"
             except Exception as exc:  # noqa: BLE001 - reported to the notebook, not printed
@@ -202,7 +211,7 @@ class EventLoopServer(Server):
                 self._report_error(format_address(address), traceback.format_exc())
             finally:
                 writer.close()
-                self._record_connection(address, accepted, accepted, error)
+                self._record_connection(address, accepted, started, replied, error)
                 tasks.discard(asyncio.current_task())
 
         server = await asyncio.start_server(handle, sock=self.socketserver.socket,
@@ -220,7 +229,8 @@ class EventLoopServer(Server):
 class _Connection:
     """What the selectors loop knows about one client."""
 
-    __slots__ = ("sock", "address", "accepted", "inbox", "outbox", "current", "eof", "waiting_until", "error")
+    __slots__ = ("sock", "address", "accepted", "inbox", "outbox", "current", "eof", "waiting_until", "error",
+                 "started", "replied")
 
     def __init__(self, sock, address, accepted):
         self.sock, self.address, self.accepted = sock, address, accepted
@@ -228,6 +238,7 @@ class _Connection:
         self.eof = False
         self.waiting_until = None
         self.error = None
+        self.started = self.replied = None
 
     def __lt__(self, other):  # for the timer heap, if two timers tie
         return id(self) < id(other)
@@ -236,6 +247,7 @@ class _Connection:
         self.outbox += self.current.upper()
         self.current = b""
         self.waiting_until = None
+        self.replied = time.monotonic()
 
     def flush(self):
         while self.outbox:

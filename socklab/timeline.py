@@ -44,7 +44,8 @@ class Span:
 
 
 def _short_workers(records) -> dict:
-    """'serve loop' -> 'loop', threads -> T1, T2 ..., processes -> P1, P2 ...
+    """'serve loop' -> 'loop', 'event loop' -> 'events', threads -> T1, T2 ...,
+    processes -> P1, P2 ...
     numbered in the order they first started work."""
     names, counts = {}, {"thread": 0, "process": 0}
     for record in sorted(records, key=lambda r: r.started):
@@ -54,6 +55,8 @@ def _short_workers(records) -> dict:
         if kind in counts:
             counts[kind] += 1
             names[record.worker] = f"{kind[0].upper()}{counts[kind]}"
+        elif record.worker == "event loop":
+            names[record.worker] = "events"
         else:
             names[record.worker] = "loop"
     return names
@@ -174,12 +177,16 @@ def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers:
 
     _check_result(result)
     _show_in_notebooks()
-    if ax is None:
+    own = ax is None
+    if own:
         n = len(result.clients)
-        fig = Figure(figsize=(9, min(1.6 + 0.32 * n, 12)), layout="constrained")
+        fig = Figure(figsize=(9, min(2.0 + 0.32 * n, 12)), layout="constrained")
         ax = fig.add_subplot()
     lanes = _draw(ax, result, title=title, show_workers=show_workers)
-    ax.legend(handles=_legend_handles(lanes), loc="upper right", fontsize=8, framealpha=0.95)
+    if own:  # below the chart, where it covers neither bars nor the makespan label
+        ax.figure.legend(handles=_legend_handles(lanes), loc="outside lower center", ncols=4, fontsize=9)
+    else:
+        ax.legend(handles=_legend_handles(lanes), loc="best", fontsize=8, framealpha=0.95)
     return ax.figure
 
 
@@ -207,8 +214,10 @@ def compare(results, *, title: Optional[str] = None):
     for i, (ax, (label, result)) in enumerate(zip(axes, items)):
         name = label or result.label
         lanes += _draw(ax, result, title=f"{name}: makespan {result.makespan:.2f} s")
+        ax.set_ylabel("")  # one label for the whole figure: per-plot ones collide
         if i < len(items) - 1:
             ax.set_xlabel("")
+    fig.supylabel("client (in the order served)", fontsize=10)
     fig.legend(handles=_legend_handles(lanes), loc="outside lower center", ncols=4, fontsize=9)
     if title:
         fig.suptitle(title, fontsize=12)

@@ -120,3 +120,104 @@ def quiz(*questions, title: str = "Self-check") -> Quiz:
         else:
             raise TypeError(f"each question is (prompt, [options], answer_index, why[, hint]), got {q!r}")
     return Quiz(built, title=title)
+
+
+class Explorer(widgets.VBox):
+    """Steer a live experiment: clients, work, sleeping or computing, which servers.
+
+    Each press of *Run* starts real servers (one per chosen mode), sends the
+    clients at them all at once, stops the servers, and redraws the timelines
+    side by side on one time axis. Built with ``explorer()``.
+    """
+
+    def __init__(self, clients=8, work=0.2, cpu=False, modes=("serial", "threading", "forking")):
+        from .servers import MODES
+
+        self.clients = widgets.IntSlider(value=clients, min=1, max=16, description="clients")
+        self.work = widgets.FloatSlider(value=work, min=0.05, max=0.5, step=0.05, description="work (s)",
+                                        readout_format=".2f")
+        self.kind_of_work = widgets.ToggleButtons(options=[("sleeping (I/O)", False), ("computing (CPU)", True)],
+                                                  value=bool(cpu), description="work is")
+        self.modes = {mode: widgets.Checkbox(value=mode in modes, description=mode, indent=False,
+                                             layout=widgets.Layout(width="110px"))
+                      for mode in MODES}
+        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
+        self.status = widgets.HTML()
+        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
+        self.results = {}
+        self._png = b""
+        self.run_button.on_click(lambda _: self.run())
+        super().__init__([
+            widgets.HTML("<b>Serial versus concurrent: choose, then press Run</b>"),
+            widgets.HBox([self.clients, self.work]),
+            self.kind_of_work,
+            widgets.HBox([widgets.Label("servers:"), *self.modes.values()]),
+            widgets.HBox([self.run_button, self.status]),
+            self.image,
+        ])
+
+    def chosen_modes(self) -> list:
+        return [mode for mode, box in self.modes.items() if box.value]
+
+    def run(self):
+        """Run the experiment as set now; return ``{mode: LoadResult}``."""
+        import io
+
+        from .clients import load
+        from .servers import serve
+        from .timeline import compare
+
+        modes = self.chosen_modes()
+        if not modes:
+            self.status.value = "<span style='color:#b3261e'>Tick at least one server.</span>"
+            return {}
+        clients, work_s, cpu = self.clients.value, round(self.work.value, 2), self.kind_of_work.value
+        self.run_button.disabled = True
+        self.status.value = f"<i>running {len(modes)} live server(s) with {clients} clients...</i>"
+        results = {}
+        try:
+            for mode in modes:
+                with serve(mode=mode, work=work_s, cpu=cpu, name=f"explorer-{mode}") as server:
+                    results[mode] = load(server, clients=clients, timeout=10 + clients * work_s * 3)
+        finally:
+            self.run_button.disabled = False
+        what = "computing" if cpu else "sleeping"
+        figure = compare(results, title=f"{clients} clients, {work_s:.2f} s of {what} each")
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=80)
+        self._png = buffer.getvalue()
+        self.image.value = self._png
+        self.results = results
+        self.status.value = "makespans: " + ", ".join(f"{m} <b>{r.makespan:.2f} s</b>" for m, r in results.items())
+        return results
+
+    def _repr_mimebundle_(self, **kwargs):
+        import base64
+
+        data = super()._repr_mimebundle_(**kwargs) or {}
+        summary = ", ".join(f"{m} {r.makespan:.2f} s" for m, r in self.results.items())
+        data["text/plain"] = f"Explorer (last run: {summary or 'not run yet'})"
+        image = (f"<img src='data:image/png;base64,{base64.b64encode(self._png).decode()}' "
+                 "style='max-width:900px'/>" if self._png else "")
+        data["text/html"] = (f"<p><b>Serial versus concurrent explorer</b>. Last run: {summary or 'none'}. "
+                             "Run this notebook in JupyterLab to move the sliders.</p>{image}")
+        return data
+
+
+def explorer(clients: int = 8, work: float = 0.2, cpu: bool = False,
+             modes=("serial", "threading", "forking"), run: bool = True) -> Explorer:
+    """An interactive experiment: sliders for clients and work, sleeping or CPU
+    work, and which servers to compare; it runs once at once (``run=False`` to wait)."""
+    from .servers import MODES
+
+    if not isinstance(clients, int) or isinstance(clients, bool) or not 1 <= clients <= 16:
+        raise ValueError(f"clients must be an int from 1 to 16, got {clients!r}")
+    if not isinstance(work, (int, float)) or isinstance(work, bool) or not 0.05 <= work <= 0.5:
+        raise ValueError(f"work must be from 0.05 to 0.5 seconds, got {work!r}")
+    unknown = [m for m in modes if m not in MODES]
+    if unknown or not modes:
+        raise ValueError(f"modes must be a non-empty list from {', '.join(MODES)}, got {list(modes)!r}")
+    box = Explorer(clients, work, cpu, tuple(modes))
+    if run:
+        box.run()
+    return box

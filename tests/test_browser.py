@@ -40,6 +40,9 @@ SETTINGS = {
 
 pytestmark = pytest.mark.timeout(300)
 
+# the notebook on show; other tabs stay in the page, hidden
+VISIBLE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
+
 
 def _free_port() -> int:
     with socket.socket() as probe:
@@ -153,7 +156,9 @@ def _menu(page, menu: str, item: str):
 
 
 def _run_all_cells(page, lab, notebook: str, code_cells: int):
-    page.goto(f"{lab['base']}/lab/tree/notebooks/{notebook}?token={lab['token']}")
+    # a workspace of its own, reset: JupyterLab would otherwise reopen earlier tabs
+    workspace = secrets.token_hex(4)
+    page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/notebooks/{notebook}?reset&token={lab['token']}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
     # the kernel is connected and idle (the status bar says so), not merely "no kernel yet"
     page.wait_for_function(
@@ -163,16 +168,17 @@ def _run_all_cells(page, lab, notebook: str, code_cells: int):
     # them first, or "every prompt has a number" would be true before anything ran.
     _menu(page, "Edit", "Clear Outputs of All Cells")
     page.wait_for_function(
-        "() => ![...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')].some(p => /\\d/.test(p.textContent))",
+        "() => ![...document.querySelectorAll(VISIBLE + ' .jp-CodeCell .jp-InputArea-prompt')].some(p => /\\d/.test(p.textContent))"
+        .replace("VISIBLE", repr(VISIBLE)),
         timeout=30_000)
     _menu(page, "Run", "Run All Cells")
     page.wait_for_function(
         """n => {
-            const prompts = [...document.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+            const prompts = [...document.querySelectorAll('VISIBLE .jp-CodeCell .jp-InputArea-prompt')];
             const done = prompts.filter(p => /\\[\\d+\\]/.test(p.textContent)).length;
             const idle = [...document.querySelectorAll('.jp-StatusBar-TextItem')].some(e => /\\| Idle/.test(e.textContent));
             return done === n && idle;
-        }""", arg=code_cells, timeout=120_000)
+        }""".replace("VISIBLE", VISIBLE), arg=code_cells, timeout=120_000)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -185,10 +191,10 @@ def test_every_notebook_runs_in_jupyterlab(lab, browser, path):
         _run_all(page, lab, path.name, code_cells)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{path.stem}.png"), full_page=True)
-        errors = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+        errors = page.locator(f"{VISIBLE} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         assert errors.count() == 0, f"error or stderr output: {errors.first.inner_text()[:500]}"
         assert page.get_by_text("Error displaying widget").count() == 0
-        assert page.locator(".jupyter-widgets").count() >= widgets, "every widget rendered"
+        assert page.locator(f"{VISIBLE} .jupyter-widgets").count() >= widgets, "every widget rendered"
     finally:
         page.close()
 
@@ -214,5 +220,34 @@ def test_the_quiz_answers_a_learner_in_jupyterlab(lab, browser):
         quiz.scroll_into_view_if_needed()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         quiz.screenshot(path=str(ARTIFACTS / "quiz_answered.png"))
+    finally:
+        page.close()
+
+
+def test_the_explorer_redraws_when_a_learner_changes_it(lab, browser):
+    """Move the clients slider, tick a server, press Run: a new timeline appears."""
+    path = ROOT / "notebooks" / "06_serial_versus_concurrent.ipynb"
+    code_cells = sum(1 for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        _run_all(page, lab, path.name, code_cells)
+        explorer = page.locator(f"{VISIBLE} .widget-vbox", has=page.get_by_text("press Run")).last
+        explorer.scroll_into_view_if_needed()
+        image = explorer.locator("img").first
+        before = image.get_attribute("src")
+        assert before and before.startswith("blob:") or before.startswith("data:"), before
+        handle = explorer.locator(".widget-slider .noUi-handle").first  # the "clients" slider
+        handle.click()
+        for _ in range(4):
+            handle.press("ArrowLeft")  # 8 -> 4 clients, as a learner with the keyboard
+        explorer.get_by_text("asyncio", exact=True).click()  # tick one more server
+        explorer.get_by_role("button", name="Run").click()
+        page.wait_for_function("([img, old]) => img.getAttribute('src') !== old",
+                               arg=[image.element_handle(), before], timeout=60_000)
+        explorer.get_by_text("asyncio", exact=False).last.wait_for()
+        status = explorer.inner_text()
+        assert "asyncio" in status and "makespans:" in status, status
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        explorer.screenshot(path=str(ARTIFACTS / "explorer_changed.png"))
     finally:
         page.close()
