@@ -15,7 +15,7 @@ Modules: ``servers`` (start and stop), ``handlers`` (the built-in echo),
 """
 
 from .clients import ClientResult, LoadResult, ask, load
-from .environment import environment
+from .environment import environment, free_cores
 from .errors import HandlerError, SocklabError, StopTimeout
 from .handlers import UpperDatagramHandler, UpperEchoHandler
 from .servers import KINDS, MODES, Request, Server, format_address, running, serve, server_class, stop_all, work
@@ -35,6 +35,6 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KINDS", "MODES", "ClientResult", "HandlerError", "LoadResult", "Request", "Server", "SocklabError",
-    "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "compare", "environment",
+    "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "compare", "environment", "free_cores",
     "format_address", "load", "plot_timeline", "quiz", "explorer", "running", "serve", "server_class", "stop_all", "work",
 ]

@@ -11,6 +11,7 @@ import os
 import platform
 import socket
 import sys
+import time
 from dataclasses import dataclass
 
 from .servers import ipv6_available
@@ -82,6 +83,34 @@ class Environment:
         )
         head = "".join(f"<th style='text-align:left'>{h}</th>" for h in ("check", "here", "what it means"))
         return f"<table><tr>{head}</tr>{rows}</table>"
+
+
+def free_cores(seconds: float = 0.1) -> float:
+    """How many cores this program can compute on right now, measured.
+
+    ``os.cpu_count()`` says how many cores exist, not how many are free: another
+    busy program takes one away. This forks one child per core, each computing
+    for ``seconds`` of CPU time, and divides the work done by the time it took.
+    2 cores, both idle: about 2.0; one of them busy elsewhere: about 1.0 to 1.5.
+    """
+    from .servers import work
+
+    usable, _ = _cores()
+    if not hasattr(os, "fork") or usable < 2:
+        return 1.0
+    start = time.monotonic()
+    children = []
+    for _ in range(usable):
+        pid = os.fork()
+        if pid == 0:  # compute, then leave without running any of the parent's clean-up
+            try:
+                work(seconds, cpu=True)
+            finally:
+                os._exit(0)
+        children.append(pid)
+    for pid in children:
+        os.waitpid(pid, 0)
+    return round(usable * seconds / (time.monotonic() - start), 2)
 
 
 def environment() -> Environment:

@@ -104,6 +104,34 @@ def _legend_handles(lanes) -> list:
     return handles
 
 
+def _draw_by_worker(ax, result, title=None):
+    """A lane per worker: what each thread, process or loop did, and when."""
+    served = [s for s in spans(result) if s.served_from is not None]
+    workers = sorted({s.worker for s in served}, key=lambda w: min(s.served_from for s in served if s.worker == w))
+    n = len(workers)
+    for row, worker in enumerate(workers):
+        y = n - 1 - row
+        for span in (s for s in served if s.worker == worker):
+            ax.barh(y, span.served_to - span.served_from, left=span.served_from, height=0.7,
+                    color=FAILED if span.error else SERVED)
+            if n <= 40:
+                ax.text((span.served_from + span.served_to) / 2, y, f"c{span.index + 1}", ha="center",
+                        va="center", color="white", fontsize=8, fontweight="bold", clip_on=True)
+    makespan = result.makespan
+    ax.axvline(makespan, color="black", linestyle="--", linewidth=1)
+    ax.text(makespan, n - 0.45, f" makespan {makespan:.2f} s", va="bottom", ha="left", fontsize=9)
+    ax.set_yticks(range(n))
+    ax.set_yticklabels(workers[::-1])
+    ax.set_ylim(-0.6, n + 0.5)
+    ax.set_ylabel("worker")
+    ax.set_xlabel("time since the first client started (s)")
+    ax.set_xlim(0, max(ax.get_xlim()[1], makespan * 1.22))
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_title(title or f"{result.label}: {len(workers)} worker(s) for {len(result.clients)} clients, "
+                 f"makespan {makespan:.2f} s", fontsize=11)
+    return served
+
+
 def _draw(ax, result, title=None, show_workers=True):
     lanes = _order(spans(result))
     n = len(lanes)
@@ -166,27 +194,42 @@ def _show_in_notebooks():
         formatter.for_type(Figure, lambda fig: print_figure(fig, "png", dpi=100))
 
 
-def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers: bool = True):
+def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers: bool = True,
+                  by: str = "client"):
     """Draw one ``LoadResult`` as a Gantt chart and return the figure.
 
-    A lane per client, waiting in orange, being served in blue with the
-    worker's short name (loop, T1, P1 ...) inside the bar, the makespan dashed.
-    Pass ``ax`` to draw into an existing matplotlib Axes.
+    ``by="client"``: a lane per client, waiting in orange, being served in blue
+    with the worker's short name (loop, T1, P1 ...) inside the bar.
+    ``by="worker"``: a lane per worker, each bar a client it served (c1, c2 ...).
+    The makespan is dashed. Pass ``ax`` to draw into an existing matplotlib Axes.
     """
+    if by not in ("client", "worker"):
+        raise ValueError(f"by must be 'client' or 'worker', got {by!r}")
     from matplotlib.figure import Figure
 
     _check_result(result)
     _show_in_notebooks()
     own = ax is None
     if own:
-        n = len(result.clients)
+        n = len(result.clients) if by == "client" else max(1, len({r.worker for r in result.requests}))
         fig = Figure(figsize=(9, min(2.0 + 0.32 * n, 12)), layout="constrained")
         ax = fig.add_subplot()
-    lanes = _draw(ax, result, title=title, show_workers=show_workers)
-    if own:  # below the chart, where it covers neither bars nor the makespan label
-        ax.figure.legend(handles=_legend_handles(lanes), loc="outside lower center", ncols=4, fontsize=9)
+    if by == "worker":
+        lanes = _draw_by_worker(ax, result, title=title)
     else:
-        ax.legend(handles=_legend_handles(lanes), loc="best", fontsize=8, framealpha=0.95)
+        lanes = _draw(ax, result, title=title, show_workers=show_workers)
+    if by == "worker":
+        from matplotlib.patches import Patch
+
+        handles = [Patch(color=SERVED, label="serving a client (c3: client 3)")]
+        if any(s.error for s in lanes):
+            handles.append(Patch(color=FAILED, label="failed"))
+    else:
+        handles = _legend_handles(lanes)
+    if own:  # below the chart, where it covers neither bars nor the makespan label
+        ax.figure.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=9)
+    else:
+        ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.95)
     return ax.figure
 
 

@@ -196,6 +196,14 @@ CASES = [
     case(lambda r, p: socklab.server_class("tcp", "forked"), ValueError, "choose one of serial", "server-class-mode"),
     case(lambda r, p: socklab.stop_all(timeout=-1), ValueError, "timeout must be a number of seconds above 0",
          "stop-all-negative-timeout"),
+    case(lambda r, p: socklab.explorer(clients=0, run=False), ValueError, "clients must be an int from 1 to 16",
+         "explorer-no-clients"),
+    case(lambda r, p: socklab.explorer(work=2, run=False), ValueError, "work must be from 0.05 to 0.5 seconds",
+         "explorer-too-much-work"),
+    case(lambda r, p: socklab.explorer(modes=["parallel"], run=False), ValueError, "modes must be a non-empty list",
+         "explorer-bad-mode"),
+    case(lambda r, p: socklab.plot_timeline(socklab.LoadResult("x", True, [], []), by="lane"), ValueError,
+         "by must be 'client' or 'worker'", "plot-timeline-bad-by"),
     case(lambda r, p: socklab.quiz(), ValueError, "(prompt, [options], answer_index, why)", "quiz-empty"),
     case(lambda r, p: socklab.quiz(("q?", ["a", "b"], 5, "why")), ValueError, "answer must index one of",
          "quiz-answer-out-of-range"),
@@ -204,6 +212,7 @@ CASES = [
 # Public functions that need no row: they take no arguments, or accept anything by design.
 NO_WRONG_ARGUMENTS = {
     "environment": "takes no arguments",
+    "free_cores": "takes a duration only, and measures",
     "running": "takes no arguments",
     "format_address": "formats any object it is given, for display",
 }

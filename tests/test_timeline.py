@@ -100,3 +100,11 @@ def test_load_result_repr_is_a_table(runs):
     text = repr(runs["serial"])
     assert text.startswith("serial tcp: 5 clients at once, makespan")
     assert len(text.splitlines()) == 2 + 5
+
+
+def test_lanes_per_worker(runs):
+    serial = socklab.plot_timeline(runs["serial"], by="worker").axes[0]
+    assert [t.get_text() for t in serial.get_yticklabels()] == ["loop"], "one serve loop did everything"
+    assert len(bars(serial, SERVED)) == 5
+    threaded = socklab.plot_timeline(runs["threading"], by="worker").axes[0]
+    assert sorted(t.get_text() for t in threaded.get_yticklabels()) == ["T1", "T2", "T3", "T4", "T5"]
