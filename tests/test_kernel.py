@@ -164,6 +164,20 @@ def test_interrupting_a_live_demo_leaves_nothing_running(mode):
             assert reply["content"]["ename"] == "KeyboardInterrupt"
             after = run_probe(kc)
             assert after == {"servers": [], "threads": before["threads"], "children": 0}, (attempt, after)
+        # and the next run of a whole notebook, in this same kernel, passes
+        from pathlib import Path
+
+        notebook = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks" / "00_start_here.ipynb", 4)
+        for cell in notebook.cells:
+            if cell.cell_type != "code":
+                continue
+            for _ in range(20):  # resend a request aborted right after the interrupt (see run_probe)
+                reply = kc.execute_interactive(cell.source, timeout=120, output_hook=lambda msg: None)
+                if reply["content"]["status"] != "aborted":
+                    break
+                time.sleep(0.05)
+            assert reply["content"]["status"] == "ok", (cell.source[:80], reply["content"].get("evalue"))
+        assert run_probe(kc)["servers"] == []
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
