@@ -200,7 +200,7 @@ class Explorer(widgets.VBox):
         image = (f"<img src='data:image/png;base64,{base64.b64encode(self._png).decode()}' "
                  "style='max-width:900px'/>" if self._png else "")
         data["text/html"] = (f"<p><b>Serial versus concurrent explorer</b>. Last run: {summary or 'none'}. "
-                             "Run this notebook in JupyterLab to move the sliders.</p>{image}")
+                             f"Run this notebook in JupyterLab to move the sliders.</p>{image}")
         return data
 
 

@@ -8,6 +8,7 @@ A missing browser is a failure that says how to install it, never a skip.
 Screenshots go to artifacts/browser/ (ignored by git): look at them.
 """
 
+import contextlib
 import json
 import os
 import secrets
@@ -181,31 +182,35 @@ def _run_all_cells(page, lab, notebook: str, code_cells: int):
         }""".replace("VISIBLE", VISIBLE), arg=code_cells, timeout=120_000)
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_every_notebook_runs_in_jupyterlab(lab, browser, path):
-    nb = nbformat.read(path, as_version=4)
-    code_cells = sum(1 for c in nb.cells if c.cell_type == "code")
-    widgets = sum(1 for c in nb.cells if c.cell_type == "code" and "socklab.quiz(" in c.source)
+@contextlib.contextmanager
+def notebook_run(browser, lab, path):
+    """A page with ``path`` open in JupyterLab, every cell run afresh."""
+    code_cells = sum(1 for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         _run_all(page, lab, path.name, code_cells)
+        yield page
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_notebook_runs_in_jupyterlab(lab, browser, path):
+    nb = nbformat.read(path, as_version=4)
+    widgets = sum(1 for c in nb.cells if c.cell_type == "code" and ("socklab.quiz(" in c.source
+                                                                    or "socklab.explorer(" in c.source))
+    with notebook_run(browser, lab, path) as page:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{path.stem}.png"), full_page=True)
         errors = page.locator(f"{VISIBLE} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
         assert errors.count() == 0, f"error or stderr output: {errors.first.inner_text()[:500]}"
         assert page.get_by_text("Error displaying widget").count() == 0
         assert page.locator(f"{VISIBLE} .jupyter-widgets").count() >= widgets, "every widget rendered"
-    finally:
-        page.close()
 
 
 def test_the_quiz_answers_a_learner_in_jupyterlab(lab, browser):
     """Click a right and a wrong answer in notebook 00's quiz, as a learner would."""
-    path = ROOT / "notebooks" / "00_start_here.ipynb"
-    code_cells = sum(1 for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        _run_all(page, lab, path.name, code_cells)
+    with notebook_run(browser, lab, ROOT / "notebooks" / "00_start_here.ipynb") as page:
         quiz = page.locator(".widget-vbox", has=page.locator(".widget-radio-box")).last
         quiz.get_by_text("Asks the operating system for any free port", exact=True).click()
         quiz.get_by_text("Any machine on the Internet", exact=True).click()
@@ -220,22 +225,16 @@ def test_the_quiz_answers_a_learner_in_jupyterlab(lab, browser):
         quiz.scroll_into_view_if_needed()
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         quiz.screenshot(path=str(ARTIFACTS / "quiz_answered.png"))
-    finally:
-        page.close()
 
 
 def test_the_explorer_redraws_when_a_learner_changes_it(lab, browser):
     """Move the clients slider, tick a server, press Run: a new timeline appears."""
-    path = ROOT / "notebooks" / "06_serial_versus_concurrent.ipynb"
-    code_cells = sum(1 for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
-    try:
-        _run_all(page, lab, path.name, code_cells)
+    with notebook_run(browser, lab, ROOT / "notebooks" / "06_serial_versus_concurrent.ipynb") as page:
         explorer = page.locator(f"{VISIBLE} .widget-vbox", has=page.get_by_text("press Run")).last
         explorer.scroll_into_view_if_needed()
         image = explorer.locator("img").first
         before = image.get_attribute("src")
-        assert before and before.startswith("blob:") or before.startswith("data:"), before
+        assert before and before.startswith(("blob:", "data:")), before
         handle = explorer.locator(".widget-slider .noUi-handle").first  # the "clients" slider
         handle.click()
         for _ in range(4):
@@ -249,5 +248,3 @@ def test_the_explorer_redraws_when_a_learner_changes_it(lab, browser):
         assert "asyncio" in status and "makespans:" in status, status
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         explorer.screenshot(path=str(ARTIFACTS / "explorer_changed.png"))
-    finally:
-        page.close()

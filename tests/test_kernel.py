@@ -86,7 +86,7 @@ print(os.getpid(), *(getattr(server.socketserver, "active_children", None) or []
     with client.setup_kernel():
         client.execute_cell(nb.cells[0], 0)
     pids = [int(p) for p in nb.cells[0].outputs[0].text.split()]
-    kernel, children = pids[0], pids[1:]
+    children = pids[1:]  # pids[0] is the kernel
     if mode == "forking":
         assert len(children) == 3
     psutil.wait_procs([p for p in map(_process, pids) if p], timeout=5)

@@ -7,7 +7,6 @@ import statistics
 import subprocess
 import sys
 import textwrap
-import threading
 import time
 
 import psutil
@@ -89,15 +88,9 @@ def test_stop_is_fast(mode):
 
 
 def test_stdlib_shutdown_is_slow_which_is_why_socklab_wakes_its_loop():
-    server = socketserver.TCPServer(("127.0.0.1", 0), socketserver.BaseRequestHandler)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
-    time.sleep(0.05)
-    start = time.perf_counter()
-    server.shutdown()
-    stdlib = time.perf_counter() - start
-    thread.join()
-    server.server_close()
+    from socklab.bench import stdlib_shutdown_seconds
+
+    stdlib = stdlib_shutdown_seconds()
     with socklab.serve() as ours:
         start = time.perf_counter()
         ours.stop()

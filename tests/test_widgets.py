@@ -34,3 +34,13 @@ def test_static_result_is_readable_without_widgets():
 def test_bad_questions_are_refused(bad):
     with pytest.raises((ValueError, TypeError)):
         socklab.quiz(*bad)
+
+
+def test_explorer_static_result_shows_its_last_timeline():
+    import socklab
+
+    box = socklab.explorer(clients=2, work=0.05, modes=("serial", "threading"))
+    html = box._repr_mimebundle_()["text/html"]
+    assert "<img src='data:image/png;base64," in html and "{image}" not in html
+    assert "serial" in box._repr_mimebundle_()["text/plain"]
+    socklab.stop_all()
