@@ -10,6 +10,7 @@ the kernel's queue of a busy server is visible only from the client's side.
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import sys
 import tempfile
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .errors import SocklabError
-from .servers import KINDS, STREAM_KINDS, Server, format_address, stop_all_after_interrupt
+from .servers import KINDS, STREAM_KINDS, Server, check_timeout, format_address, stop_all_after_interrupt
 
 _FAMILIES = {
     "tcp": socket.AF_INET,
@@ -167,8 +168,6 @@ def _exchange(index, kind, address, data, timeout, poll=None) -> ClientResult:
     finally:
         sock.close()
         if folder:
-            import shutil
-
             shutil.rmtree(folder, ignore_errors=True)
     return ClientResult(index, me, start, connected, time.monotonic(), b"".join(chunks), error, number)
 
@@ -227,7 +226,7 @@ def ask(target, data: bytes = b"hello\n", *, kind: Optional[str] = None, timeout
     error is raised here.
     """
     _check_bytes(data)
-    _check_timeout(timeout)
+    check_timeout(timeout)
     kind, address, server = _resolve(target, kind)
     poll = (lambda: server.has_new_errors()) if server is not None else None
     try:
@@ -243,10 +242,6 @@ def ask(target, data: bytes = b"hello\n", *, kind: Optional[str] = None, timeout
         _raise_for(result, format_address(address), data, timeout, kind, server)
     return result.reply
 
-
-def _check_timeout(timeout):
-    if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < 3600:
-        raise ValueError(f"timeout must be a number of seconds above 0, got {timeout!r}")
 
 
 @dataclass
@@ -314,7 +309,7 @@ def load(
     if not isinstance(clients, int) or isinstance(clients, bool) or not 1 <= clients <= 5000:
         raise ValueError(f"clients must be an int from 1 to 5000, got {clients!r}")
     _check_bytes(message, "message")
-    _check_timeout(timeout)
+    check_timeout(timeout)
     kind, address, server = _resolve(target, kind)
     message = bytes(message)
     if server is not None and server.busy:

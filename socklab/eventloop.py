@@ -139,7 +139,8 @@ class EventLoopServer(Server):
 
     def _advance(self, conn, selector, timers, sequence, connections):
         """Do everything this connection allows now, without waiting."""
-        while conn.waiting_until is None and b"\n" in conn.inbox or (conn.eof and conn.inbox and conn.waiting_until is None):
+        # a whole line, or what is left once the client has closed; one request at a time
+        while conn.waiting_until is None and (b"\n" in conn.inbox or (conn.eof and conn.inbox)):
             line, sep, rest = conn.inbox.partition(b"\n")
             conn.inbox = rest
             conn.current = line + sep

@@ -676,7 +676,7 @@ class Server:
         SIGKILL. A handler thread that still runs after all that is interrupted
         when it next runs Python code, and ``StopTimeout`` says so.
         """
-        _check_stop_timeout(timeout)
+        check_timeout(timeout)
         if self._stopped:
             return
         deadline = time.monotonic() + timeout
@@ -977,14 +977,15 @@ def running() -> list:
         return list(_registry.values())
 
 
-def _check_stop_timeout(timeout):
+def check_timeout(timeout):
+    """One rule for every timeout socklab takes: seconds, above 0, under an hour."""
     if not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not 0 < timeout < 3600:
         raise ValueError(f"timeout must be a number of seconds above 0, got {timeout!r}")
 
 
 def stop_all(timeout: float = 2.0) -> int:
     """Stop every server socklab started; return how many there were."""
-    _check_stop_timeout(timeout)
+    check_timeout(timeout)
     servers = running()
     problems = []
     for server in servers:
