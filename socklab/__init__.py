@@ -11,13 +11,15 @@ It keeps the plumbing out of the notebooks, so they can show socket code:
 
 Modules: ``servers`` (start and stop), ``handlers`` (the built-in echo),
 ``clients`` (ask and load), ``timeline`` (Gantt charts), ``environment``
-(what this machine offers), ``widgets`` (quizzes), ``cli`` (``python -m socklab``).
+(what this machine offers), ``inside`` (a request traced, the class diagram),
+``widgets`` (quizzes, explorers), ``cli`` (``python -m socklab``).
 """
 
 from .clients import ClientResult, LoadResult, ask, load
 from .environment import environment, free_cores
 from .errors import HandlerError, SocklabError, StopTimeout
 from .handlers import UpperDatagramHandler, UpperEchoHandler
+from .inside import Trace, plot_classes, server_classes, trace_request
 from .servers import KINDS, MODES, Request, Server, format_address, running, serve, server_class, stop_all, work
 from .timeline import compare, plot_timeline
 
@@ -25,7 +27,7 @@ from .timeline import compare, plot_timeline
 def __getattr__(name):
     # ipywidgets loads only when a notebook asks for a quiz: a server started
     # from the command line, or forked from this process, stays small.
-    if name in ("quiz", "explorer"):
+    if name in ("quiz", "explorer", "lifecycle"):
         from . import widgets
 
         return getattr(widgets, name)
@@ -36,5 +38,6 @@ __version__ = "0.1.0"
 __all__ = [
     "KINDS", "MODES", "ClientResult", "HandlerError", "LoadResult", "Request", "Server", "SocklabError",
     "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "compare", "environment", "free_cores",
-    "format_address", "load", "plot_timeline", "quiz", "explorer", "running", "serve", "server_class", "stop_all", "work",
+    "format_address", "load", "plot_timeline", "quiz", "explorer", "lifecycle", "running", "serve", "server_class", "stop_all", "work",
+    "Trace", "trace_request", "plot_classes", "server_classes",
 ]

@@ -274,6 +274,13 @@ class LabMixIn:
             raise
         except BaseException as exc:
             error = _summary(exc)
+            # Report before the record below is written: a client that already
+            # has its reply waits for that record, then checks for errors.
+            lab._report_error(format_address(client_address), handler_traceback(exc))
+            try:
+                exc._socklab_reported = True
+            except AttributeError:  # an exception class with __slots__: handle_error reports it again
+                pass
             raise
         finally:
             _local.stopping = None
@@ -297,9 +304,10 @@ class LabMixIn:
 
     def handle_error(self, request, client_address):
         """Keep the traceback instead of printing it into some other cell."""
-        if isinstance(sys.exc_info()[1], _Stopped):
+        exc = sys.exc_info()[1]
+        if isinstance(exc, _Stopped) or getattr(exc, "_socklab_reported", False):
             return
-        self._lab._report_error(format_address(client_address), handler_traceback(sys.exc_info()[1]))
+        self._lab._report_error(format_address(client_address), handler_traceback(exc))
 
 
 def _cell_name(filename: str) -> str:

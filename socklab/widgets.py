@@ -221,3 +221,85 @@ def explorer(clients: int = 8, work: float = 0.2, cpu: bool = False,
     if run:
         box.run()
     return box
+
+
+class Lifecycle(widgets.VBox):
+    """Send one request through a traced handler; see which steps ran.
+
+    Choose the server kind, the handler's base class, and which step (if any)
+    raises on purpose; press *Run*. Each run starts a real server, sends one
+    request, stops the server, and shows the trace. Built with ``lifecycle()``.
+    """
+
+    def __init__(self, kind="tcp", base=None, raises=None):
+        from .inside import _check_base
+
+        self.kind = widgets.ToggleButtons(options=["tcp", "udp", "unix", "unix-dgram"], value=kind,
+                                          description="server")
+        self.base = widgets.Dropdown(description="handler", value=_check_base(base, kind),
+                                     options=self._bases_for(kind), layout=widgets.Layout(width="340px"))
+        self.raises = widgets.ToggleButtons(options=[("nothing", None), ("setup", "setup"), ("handle", "handle"),
+                                                     ("finish", "finish")], value=raises, description="raises")
+        self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
+        self.result = widgets.HTML()
+        self.trace = None
+        self.kind.observe(self._kind_changed, names="value")
+        self.run_button.on_click(lambda _: self.run())
+        super().__init__([
+            widgets.HTML("<b>One request, traced: choose, then press Run</b>"),
+            self.kind, self.base, self.raises, self.run_button, self.result,
+        ])
+
+    @staticmethod
+    def _bases_for(kind):
+        from .servers import STREAM_KINDS
+
+        own = "StreamRequestHandler" if kind in STREAM_KINDS else "DatagramRequestHandler"
+        return [own, "BaseRequestHandler"]
+
+    def _kind_changed(self, change):
+        self.base.options = self._bases_for(change["new"])
+        self.base.value = self.base.options[0]
+
+    def run(self):
+        """Trace one request as set now; return the ``Trace``."""
+        from .inside import trace_request
+
+        self.run_button.disabled = True
+        self.result.value = "<i>running...</i>"
+        try:
+            self.trace = trace_request(self.kind.value, self.base.value, self.raises.value)
+        except Exception as exc:  # shown, not raised: a widget callback has no cell to raise into
+            self.result.value = f"<span style='color:#b3261e'>{html.escape(f'{type(exc).__name__}: {exc}')}</span>"
+            return None
+        finally:
+            self.run_button.disabled = False
+        self.result.value = self.trace._repr_html_()
+        return self.trace
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs) or {}
+        data["text/plain"] = str(self.trace) if self.trace else "Lifecycle tracer (not run yet)"
+        data["text/html"] = ("<p><b>One request, traced</b>. Last run below; run this notebook in JupyterLab "
+                             "to choose the server, the handler and the failing step.</p>"
+                             + (self.trace._repr_html_() if self.trace else ""))
+        return data
+
+
+def lifecycle(kind: str = "tcp", base=None, raises=None, run: bool = True) -> Lifecycle:
+    """An interactive tracer of one request through setup, handle and finish;
+    it runs once at once (``run=False`` to wait)."""
+    from .inside import _check_base, _check_raises
+    from .servers import _normalise
+
+    kind = _normalise(kind)
+    if kind not in ("tcp", "udp", "unix", "unix-dgram"):
+        raise ValueError(f"kind must be one of tcp, udp, unix, unix-dgram, got {kind!r}")
+    base = _check_base(base, kind)
+    if base not in Lifecycle._bases_for(kind):
+        raise ValueError(f"a {kind} server takes a {Lifecycle._bases_for(kind)[0]} or a BaseRequestHandler, "
+                         f"not a {base}")
+    box = Lifecycle(kind, base, _check_raises(raises))
+    if run:
+        box.run()
+    return box
