@@ -65,7 +65,7 @@ class Trace:
         lines.append(f"  self.server         {self.server or '-'}")
         lines.append(f"  client sent {self.sent!r}, got back {'nothing' if self.reply is None else repr(self.reply)}")
         if self.error:
-            lines.append(f"  the asking cell was told: {self.error}")
+            lines.append(f"  socklab reported: {self.error}")
         return "\n".join(lines)
 
     def _repr_html_(self):
@@ -85,7 +85,7 @@ class Trace:
             ("client got back", "nothing" if self.reply is None else repr(self.reply)),
         ]
         if self.error:
-            facts.append(("the asking cell was told", self.error))
+            facts.append(("socklab reported", self.error))
         rows += "".join(f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(v)}</code></td></tr>" for k, v in facts)
         title = f"{self.base} on a {self.kind} server" + (f", {self.raises}() raising" if self.raises else "")
         return f"<b>{html.escape(title)}</b><table>{rows}</table>"
@@ -218,6 +218,21 @@ def _depth(cls, among) -> int:
     return 1 + max((_depth(b, among) for b in bases), default=-1)
 
 
+def _tree_order(classes) -> list:
+    """Each class followed by its subclasses (depth first): a child sits right under its parent."""
+    ordered = []
+
+    def visit(cls):
+        ordered.append(cls)
+        for child in sorted((c for c in classes if cls in c.__bases__), key=lambda c: c.__name__):
+            if child not in ordered:
+                visit(child)
+
+    for root in (c for c in classes if not any(b in classes for b in c.__bases__)):
+        visit(root)
+    return ordered
+
+
 def _is_mixin(cls) -> bool:
     return cls.__name__.endswith("MixIn")
 
@@ -242,8 +257,8 @@ def plot_classes(module=socketserver, title: Optional[str] = None):
     classes = server_classes(module)
     mixins = sorted((c for c in classes if _is_mixin(c)), key=lambda c: c.__name__)
     combos = [c for c in classes if any(_is_mixin(b) for b in c.__bases__)]
-    core = [c for c in classes if c not in mixins and c not in combos]  # BaseServer and the basic servers
-    row = {c: i for i, c in enumerate(core)}  # sorted by depth, then name
+    core = _tree_order([c for c in classes if c not in mixins and c not in combos])  # BaseServer, basic servers
+    row = {c: i for i, c in enumerate(core)}
     side = {m: (-1 if i % 2 == 0 else 1) * (1 + i // 2) for i, m in enumerate(mixins)}
     column, bus = 2.7, 4.5
 

@@ -197,8 +197,8 @@ def notebook_run(browser, lab, path):
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_every_notebook_runs_in_jupyterlab(lab, browser, path):
     nb = nbformat.read(path, as_version=4)
-    widgets = sum(1 for c in nb.cells if c.cell_type == "code" and ("socklab.quiz(" in c.source
-                                                                    or "socklab.explorer(" in c.source))
+    widgets = sum(1 for c in nb.cells if c.cell_type == "code"
+                  and any(f"socklab.{w}(" in c.source for w in ("quiz", "explorer", "lifecycle")))
     with notebook_run(browser, lab, path) as page:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{path.stem}.png"), full_page=True)
@@ -248,3 +248,18 @@ def test_the_explorer_redraws_when_a_learner_changes_it(lab, browser):
         assert "asyncio" in status and "makespans:" in status, status
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         explorer.screenshot(path=str(ARTIFACTS / "explorer_changed.png"))
+
+
+def test_the_lifecycle_tracer_runs_what_a_learner_chooses(lab, browser):
+    """Choose a UDP server and a failing setup(), press Run: the new trace shows it."""
+    with notebook_run(browser, lab, ROOT / "notebooks" / "05_socketserver.ipynb") as page:
+        tracer = page.locator(f"{VISIBLE} .widget-vbox", has=page.get_by_text("One request, traced: choose")).last
+        tracer.scroll_into_view_if_needed()
+        tracer.get_by_role("button", name="udp", exact=True).click()
+        tracer.get_by_role("button", name="setup", exact=True).click()
+        tracer.get_by_role("button", name="Run").click()
+        tracer.get_by_text("DatagramRequestHandler on a udp server, setup() raising").wait_for(timeout=30_000)
+        shown = tracer.inner_text()
+        assert "did not run" in shown and "setup() failed on purpose" in shown, shown
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        tracer.screenshot(path=str(ARTIFACTS / "lifecycle_traced.png"))
