@@ -1,0 +1,799 @@
+"""The checks behind the labs' autograder tests.
+
+Each ``check_*`` function tries a learner's code against live servers and
+clients on loopback, and either returns quietly or raises ``AssertionError``
+with one message that says what went wrong and what to change. Every check is
+bounded in time: a handler that hangs is stopped by socklab's ``stop()``, and a
+client function that hangs is interrupted by ``within()``; neither freezes the
+kernel. The lab notebooks call these from their test cells, so otter-grader's
+``grader.check("q1")`` shows the message.
+
+``part`` picks one aspect to check; the public tests use some parts, the hidden
+tests the others.
+"""
+
+from __future__ import annotations
+
+import signal
+import socket
+import socketserver
+import struct
+import threading
+import time
+
+from .clients import ask
+from .errors import HandlerError
+from .servers import serve
+
+WAIT = 3.0  # seconds: the most any one check waits for a learner's code
+
+
+class _TimeUp(BaseException):
+    """Raised by the alarm; a BaseException, so ``except Exception`` in a learner's code lets it through."""
+
+
+def within(seconds: float, func, *args, what: str = "", hint: str = "", **kwargs):
+    """Call ``func(*args, **kwargs)`` and return its result, or fail after ``seconds``.
+
+    In the main thread (a notebook cell, an otter run) an alarm signal
+    interrupts the call, even inside a blocking ``recv``. Elsewhere the call
+    runs in a daemon thread that is abandoned if it does not return.
+    """
+    name = what or f"{getattr(func, '__name__', 'the function')}()"
+    message = f"{name} did not return within {seconds:g} s" + (f": {hint}" if hint else "")
+    if threading.current_thread() is threading.main_thread() and hasattr(signal, "setitimer"):
+        def alarm(signum, frame):
+            raise _TimeUp()
+
+        previous = signal.signal(signal.SIGALRM, alarm)
+        signal.setitimer(signal.ITIMER_REAL, seconds)
+        try:
+            return func(*args, **kwargs)
+        except _TimeUp:
+            raise AssertionError(message) from None
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+    outcome = {}
+
+    def run():
+        try:
+            outcome["value"] = func(*args, **kwargs)
+        except BaseException as exc:  # handed to the caller below
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, daemon=True, name="socklab-grading-call")
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise AssertionError(message)
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _run(seconds, func, *args, what="", hint="", expect=(), **kwargs):
+    """``within``, and a learner's unexpected exception becomes a failure that names the call."""
+    try:
+        return within(seconds, func, *args, what=what, hint=hint, **kwargs)
+    except AssertionError:
+        raise
+    except expect:
+        raise
+    except Exception as exc:
+        name = what or f"{getattr(func, '__name__', 'the function')}()"
+        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}" + (f"; {hint}" if hint else "")) from None
+
+
+def _need_handler(handler, name, base=socketserver.BaseRequestHandler):
+    if handler is Ellipsis or handler is None:
+        raise AssertionError(f"{name} is not written yet: replace the ... with your class")
+    if not isinstance(handler, type) or not issubclass(handler, base):
+        raise AssertionError(f"{name} must be a class that inherits from socketserver.{base.__name__}, "
+                             f"got {handler!r}")
+
+
+def _need_function(func, name):
+    if func is Ellipsis or func is None:
+        raise AssertionError(f"{name} is not written yet: replace the ... with your function")
+    if not callable(func):
+        raise AssertionError(f"{name} must be a function, got {func!r}")
+
+
+def _handler_error(exc: HandlerError) -> str:
+    last = exc.tracebacks[0].strip().splitlines()[-1] if exc.tracebacks else str(exc)
+    return last
+
+
+def _parts(part, known):
+    if part not in known:
+        raise ValueError(f"part must be one of {', '.join(known)}, got {part!r}")
+
+
+def _connect(address, timeout=WAIT):
+    conn = socket.create_connection(address, timeout=timeout)
+    return conn
+
+
+def _read_all(conn) -> bytes:
+    chunks = []
+    while True:
+        try:
+            chunk = conn.recv(65536)
+        except socket.timeout:
+            raise AssertionError("TIMEOUT") from None
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+
+
+# ---------------------------------------------------------------- lab 01: echo
+
+ECHO_EOF_HINT = ("the handler must stop when the client closes: readline() returns b'' then "
+                 "(or loop with `for line in self.rfile:`, which stops by itself)")
+
+
+def check_upper_handler(handler, part: str = "basic") -> None:
+    """Lab 01, ``UpperHandler`` on a ThreadingTCPServer.
+
+    basic: two lines in one piece are answered uppercased, and the handler
+    returns once the client closes. pieces: lines cut anywhere, even one byte
+    at a time, are answered whole, and nothing is answered before its newline.
+    clients: five clients at once, each answered its own lines.
+    """
+    _parts(part, ("basic", "pieces", "clients"))
+    _need_handler(handler, "UpperHandler")
+    with serve(handler, mode="threading", name="lab01-check") as server:
+        if part == "basic":
+            try:
+                reply = ask(server, b"hello\nsockets\n", timeout=WAIT)
+            except HandlerError as exc:
+                raise AssertionError(f"UpperHandler raised {_handler_error(exc)}") from None
+            except TimeoutError:
+                raise AssertionError(f"no complete answer within {WAIT:g} s after the client closed: "
+                                     f"{ECHO_EOF_HINT}") from None
+            assert reply == b"HELLO\nSOCKETS\n", (
+                f"for b'hello\\nsockets\\n' the answer was {reply!r}, expected b'HELLO\\nSOCKETS\\n': "
+                "write each line back with .upper(), newline included")
+        elif part == "pieces":
+            with _connect(server.address) as conn:
+                conn.sendall(b"hel")
+                conn.settimeout(0.2)
+                try:
+                    early = conn.recv(100)
+                except socket.timeout:
+                    early = None
+                assert early is None, (
+                    f"the handler answered {early!r} before the line was complete: read whole lines "
+                    "(self.rfile.readline() or `for line in self.rfile`), not what one recv returns")
+                conn.settimeout(WAIT)
+                conn.sendall(b"lo\nwor")
+                time.sleep(0.05)
+                for byte in b"ld\n":
+                    conn.sendall(bytes([byte]))
+                    time.sleep(0.01)
+                conn.shutdown(socket.SHUT_WR)
+                try:
+                    reply = _read_all(conn)
+                except AssertionError:
+                    raise AssertionError(f"no complete answer within {WAIT:g} s: {ECHO_EOF_HINT}") from None
+            _raise_handler_errors(server, "UpperHandler")
+            assert reply == b"HELLO\nWORLD\n", (
+                f"for b'hello\\nworld\\n' sent in pieces the answer was {reply!r}, expected b'HELLO\\nWORLD\\n': "
+                "answer each whole line once")
+        else:
+            conns = [_connect(server.address) for _ in range(5)]
+            try:
+                for round_ in range(2):
+                    for i, conn in enumerate(conns):
+                        conn.sendall(f"client {i} line {round_}\n".encode())
+                for conn in conns:
+                    conn.shutdown(socket.SHUT_WR)
+                replies = []
+                for conn in conns:
+                    try:
+                        replies.append(_read_all(conn))
+                    except AssertionError:
+                        raise AssertionError(f"five clients at once: one got no complete answer within {WAIT:g} s; "
+                                             f"{ECHO_EOF_HINT}") from None
+            finally:
+                for conn in conns:
+                    conn.close()
+            _raise_handler_errors(server, "UpperHandler")
+            for i, reply in enumerate(replies):
+                expected = f"CLIENT {i} LINE 0\nCLIENT {i} LINE 1\n".encode()
+                assert reply == expected, (
+                    f"with five clients at once, client {i} got {reply!r}, expected {expected!r}: keep what "
+                    "belongs to one client on self (or in local variables), never on the class")
+
+
+def _raise_handler_errors(server, name):
+    try:
+        server.check()
+    except HandlerError as exc:
+        raise AssertionError(f"{name} raised {_handler_error(exc)}") from None
+
+
+class _PiecewiseUpper(socketserver.StreamRequestHandler):
+    """Answers each line uppercased, a few bytes at a time, to test a client's reading."""
+
+    def handle(self):
+        for line in self.rfile:
+            answer = line.upper()
+            for i in range(0, len(answer), 2):
+                self.wfile.write(answer[i:i + 2])
+                time.sleep(0.002)
+
+
+def check_talk(talk, part: str = "basic") -> None:
+    """Lab 01, ``talk(address, lines) -> list[bytes]``.
+
+    basic: two lines, two answers, in order. once: one connection for all the
+    lines, closed at the end. pieces: answers that arrive a few bytes at a
+    time are returned whole; no lines, no answers.
+    """
+    _parts(part, ("basic", "once", "pieces"))
+    _need_function(talk, "talk")
+    hint = ("read until each answer's newline, and close the connection at the end "
+            "(a `with` block does it)")
+    handler = _PiecewiseUpper if part == "pieces" else None
+    with serve(handler, mode="threading", name="lab01-talk") as server:
+        if part == "pieces":
+            lines = [f"line number {i}\n".encode() for i in range(20)]
+            got = _run(WAIT, talk, server.address, lines, what="talk()", hint=hint)
+            expected = [line.upper() for line in lines]
+            assert got == expected, (
+                f"when each answer arrives a few bytes at a time, talk() returned {got[:3]!r}..., expected "
+                f"{expected[:3]!r}...: one recv() is not one answer; collect bytes until the newline "
+                "(conn.makefile('rb').readline() does it)")
+            empty = _run(WAIT, talk, server.address, [], what="talk(address, [])", hint=hint)
+            assert empty == [], f"talk(address, []) returned {empty!r}, expected []"
+            return
+        lines = [b"one\n", b"two\n"]
+        got = _run(WAIT, talk, server.address, lines, what="talk()", hint=hint)
+        assert isinstance(got, list), f"talk() must return a list of answers (bytes), got {type(got).__name__}"
+        assert got == [b"ONE\n", b"TWO\n"], (
+            f"talk(address, [b'one\\n', b'two\\n']) returned {got!r}, expected [b'ONE\\n', b'TWO\\n']: "
+            "send each line, read its answer (up to and including the newline), keep them in order")
+        if part == "once":
+            deadline = time.monotonic() + 1.0
+            while not server.requests and time.monotonic() < deadline:
+                time.sleep(0.01)
+            connections = len(server.requests)
+            assert connections >= 1, ("talk() left its connection open: the server never saw it close; "
+                                      "close the socket at the end (a `with` block does it)")
+            time.sleep(0.05)
+            connections = len(server.requests)
+            assert connections == 1, (
+                f"talk() opened {connections} connections for 2 lines: connect once, before the loop, "
+                "and send every line on that one connection")
+
+
+# ------------------------------------------------------------ lab 02: framing
+
+HEADER = struct.Struct(">I")
+
+
+def _frame(payload: bytes) -> bytes:
+    return HEADER.pack(len(payload)) + payload
+
+
+def check_framing(send_msg, recv_msg, part: str = "roundtrip") -> None:
+    """Lab 02, ``send_msg(sock, payload)`` and ``recv_msg(sock)``.
+
+    roundtrip: a message and an empty one arrive intact. prefix: send_msg
+    writes a 4-byte big-endian length, then the payload. pieces: recv_msg
+    reassembles a message sent one byte at a time. many: three messages sent
+    in one piece come out as three. big: 16 MiB. closed: a peer that closes
+    mid-message makes recv_msg raise ConnectionError.
+    """
+    _parts(part, ("roundtrip", "prefix", "pieces", "many", "big", "closed"))
+    if part != "prefix":
+        _need_function(recv_msg, "recv_msg")
+    if part in ("roundtrip", "prefix", "big"):
+        _need_function(send_msg, "send_msg")
+    left, right = socket.socketpair()
+    left.settimeout(WAIT * 2)
+    right.settimeout(WAIT * 2)
+    recv_hint = ("read exactly 4 bytes, unpack the length with struct.unpack('>I', ...), then read exactly "
+                 "that many bytes, calling recv in a loop; raise ConnectionError if recv returns b'' first")
+    try:
+        if part == "roundtrip":
+            for payload in (b"hello, framing", b""):
+                _run(WAIT, send_msg, left, payload, what="send_msg()")
+                got = _run(WAIT, recv_msg, right, what="recv_msg()", hint=recv_hint)
+                assert got == payload, f"sent {payload!r}, recv_msg returned {got!r}: {recv_hint}"
+        elif part == "prefix":
+            _run(WAIT, send_msg, left, b"hi", what="send_msg()")
+            left.shutdown(socket.SHUT_WR)
+            raw = _read_all(right)
+            assert raw == b"\x00\x00\x00\x02hi", (
+                f"send_msg(sock, b'hi') wrote {raw!r}, expected b'\\x00\\x00\\x00\\x02hi': the length as 4 bytes, "
+                "big-endian (struct.pack('>I', len(payload))), then the payload, with sendall")
+        elif part == "pieces":
+            payload = b"one byte at a time"
+            writer = _writer(left, _frame(payload), step=1, pause=0.002)
+            got = _run(WAIT, recv_msg, right, what="recv_msg() of a message sent one byte at a time", hint=recv_hint)
+            writer.join(WAIT)
+            assert got == payload, (f"for a message that arrived one byte at a time recv_msg returned {got!r}: "
+                                    f"{recv_hint}")
+        elif part == "many":
+            payloads = [b"first", b"", b"third message"]
+            left.sendall(b"".join(_frame(p) for p in payloads))
+            many_hint = ("read exactly the length the prefix gives, no more; the rest belongs to the next message")
+            got = [_run(WAIT, recv_msg, right, what="recv_msg() of three messages sent in one piece", hint=many_hint)
+                   for _ in payloads]
+            assert got == payloads, (f"three messages sent in one piece came out as {got!r}: read exactly the "
+                                     "length the prefix gives, no more; the rest belongs to the next message")
+        elif part == "big":
+            payload = bytes(range(256)) * (16 * 1024 * 1024 // 256)
+            sender = threading.Thread(target=_quietly, args=(send_msg, left, payload), daemon=True)
+            sender.start()
+            got = _run(WAIT * 4, recv_msg, right, what="recv_msg() of 16 MiB",
+                       hint="send_msg must send every byte (sendall, not send: one send may send only part), "
+                            "and recv_msg must call recv until it has them all")
+            sender.join(WAIT)
+            assert got == payload, (f"a 16 MiB message came out as {len(got):,} bytes"
+                                    f"{'' if len(got) != len(payload) else ', different'}: {recv_hint}")
+        else:
+            for cut in (HEADER.pack(10) + b"abc", b"\x00\x00"):
+                a, b = socket.socketpair()
+                b.settimeout(WAIT)
+                try:
+                    a.sendall(cut)
+                    a.close()
+                    try:
+                        got = _run(WAIT, recv_msg, b, what="recv_msg()",
+                                     hint="when recv returns b'' the peer has closed: raise ConnectionError",
+                                     expect=(ConnectionError,))
+                    except ConnectionError:
+                        continue
+                    raise AssertionError(
+                        f"the peer closed after sending {cut!r}, and recv_msg returned {got!r}: raise "
+                        "ConnectionError when recv returns b'' before the message is complete")
+                finally:
+                    a.close()
+                    b.close()
+    finally:
+        left.close()
+        right.close()
+
+
+def _writer(sock, data, step, pause):
+    def write():
+        try:
+            for i in range(0, len(data), step):
+                sock.sendall(data[i:i + step])
+                time.sleep(pause)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=write, daemon=True, name="socklab-grading-writer")
+    thread.start()
+    return thread
+
+
+def _quietly(func, *args):
+    try:
+        func(*args)
+    except Exception:
+        pass
+
+
+# ---------------------------------------------------------------- lab 03: UDP
+
+def check_datagram_handler(handler, part: str = "basic") -> None:
+    """Lab 03, ``DatagramUpperHandler`` on a UDPServer.
+
+    basic: one datagram is answered uppercased. bytes: any bytes, not only
+    text, and several clients each get their own answer.
+    """
+    _parts(part, ("basic", "bytes"))
+    _need_handler(handler, "DatagramUpperHandler")
+    with serve(handler, kind="udp", name="lab03-check") as server:
+        cases = [b"hello"] if part == "basic" else [b"\xff\x00abc", b"x" * 1000, b"client two"]
+        for payload in cases:
+            try:
+                reply = ask(server, payload, timeout=WAIT)
+            except HandlerError as exc:
+                raise AssertionError(f"DatagramUpperHandler raised {_handler_error(exc)}: work on the bytes "
+                                     "(data.upper()), without decoding them") from None
+            except TimeoutError:
+                raise AssertionError(f"no answer within {WAIT:g} s: send it back with "
+                                     "sock.sendto(data.upper(), self.client_address)") from None
+            assert reply == payload.upper(), (f"for {payload[:20]!r} the answer was {reply[:20]!r}, expected "
+                                              f"{payload.upper()[:20]!r}: answer with data.upper(), one datagram")
+
+
+class _Lossy(socketserver.BaseRequestHandler):
+    """Drops the first ``server.drop`` datagrams, answers the rest uppercased."""
+
+    def handle(self):
+        data, sock = self.request
+        self.server.seen += 1
+        if self.server.seen > self.server.drop:
+            sock.sendto(data.upper(), self.client_address)
+
+
+def check_request(request, part: str = "basic") -> None:
+    """Lab 03, ``request(address, payload, timeout=0.5, retries=3) -> bytes``.
+
+    basic: a server that answers. retry: a server that loses the first two
+    datagrams. gives_up: a server that never answers (TimeoutError after
+    ``retries`` tries). stranger: a reply from another address is ignored.
+    """
+    _parts(part, ("basic", "retry", "gives_up", "stranger"))
+    _need_function(request, "request")
+    if part == "basic":
+        with serve(kind="udp", name="lab03-request") as server:
+            got = _run(WAIT, request, server.address, b"ping", what="request()",
+                         hint="set a timeout on the socket, and return the first reply")
+            assert got == b"PING", f"request(address, b'ping') returned {got!r}, expected b'PING'"
+    elif part == "retry":
+        with serve(_Lossy, kind="udp", name="lab03-lossy") as server:
+            server.socketserver.seen, server.socketserver.drop = 0, 2
+            try:
+                got = _run(WAIT, request, server.address, b"again", timeout=0.2, retries=3, what="request()",
+                           expect=(TimeoutError,))
+            except TimeoutError:
+                raise AssertionError("the server lost the first 2 datagrams and request(..., retries=3) gave up: "
+                                     "after a socket.timeout, send the datagram again, up to `retries` "
+                                     "sends in all") from None
+            assert got == b"AGAIN", f"after two lost datagrams request() returned {got!r}, expected b'AGAIN'"
+            sent = server.socketserver.seen
+            assert sent == 3, f"the server received {sent} datagrams, expected 3: send again only after a timeout"
+    elif part == "gives_up":
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+            silent.bind(("127.0.0.1", 0))
+            start = time.monotonic()
+            try:
+                got = _run(WAIT, request, silent.getsockname(), b"anyone?", timeout=0.1, retries=3,
+                             what="request() to a server that never answers",
+                             hint="give up after `retries` timeouts and raise TimeoutError", expect=(TimeoutError,))
+            except TimeoutError:
+                elapsed = time.monotonic() - start
+            else:
+                raise AssertionError(f"no server answered, yet request() returned {got!r}: raise TimeoutError "
+                                     "after the last try")
+            silent.settimeout(0)
+            received = 0
+            while True:
+                try:
+                    silent.recv(65536)
+                    received += 1
+                except BlockingIOError:
+                    break
+            assert received == 3, (f"with retries=3 the silent server received {received} datagrams, expected 3: "
+                                   "send once per try, `retries` tries in all")
+            assert 0.25 <= elapsed < 2.0, (f"request(timeout=0.1, retries=3) gave up after {elapsed:.2f} s, "
+                                           "expected about 0.3 s: wait `timeout` seconds per try")
+    else:
+        _check_ignores_strangers(request)
+
+
+def _check_ignores_strangers(request):
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    stranger.bind(("127.0.0.1", 0))
+    server.settimeout(WAIT)
+
+    def answer():
+        try:
+            data, client = server.recvfrom(65536)
+            stranger.sendto(b"NOT FROM THE SERVER", client)  # first, from another port
+            time.sleep(0.05)
+            server.sendto(data.upper(), client)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=answer, daemon=True, name="socklab-grading-server")
+    thread.start()
+    try:
+        got = _run(WAIT, request, server.getsockname(), b"real", timeout=0.5, retries=1, what="request()")
+        assert got == b"REAL", (f"a stranger answered first and request() returned {got!r}: ignore a reply whose "
+                                "address is not the server's (compare what recvfrom returns), or connect() the "
+                                "socket to the server so the kernel drops the rest")
+    finally:
+        thread.join(WAIT)
+        server.close()
+        stranger.close()
+
+
+# --------------------------------------------------------------- lab 04: chat
+
+class _ChatRun:
+    """A learner's ChatServer serving in a thread, with its handler errors kept."""
+
+    def __init__(self, server_class):
+        if server_class is Ellipsis or server_class is None:
+            raise AssertionError("ChatServer is not written yet: replace the ... with your class")
+        if not (isinstance(server_class, type) and issubclass(server_class, socketserver.ThreadingTCPServer)):
+            raise AssertionError(f"ChatServer must be a class that inherits from socketserver.ThreadingTCPServer, "
+                                 f"got {server_class!r}")
+        try:
+            self.server = _run(WAIT, server_class, ("127.0.0.1", 0), what="ChatServer(('127.0.0.1', 0))",
+                               expect=(TypeError,))
+        except TypeError as exc:
+            raise AssertionError(f"ChatServer(('127.0.0.1', 0)) failed ({exc}): its __init__ takes the address "
+                                 "only, and passes its own handler class to ThreadingTCPServer") from None
+        self.server.daemon_threads = True
+        self.server.block_on_close = False
+        self.errors = []
+
+        def keep(request, client_address):
+            import traceback
+
+            self.errors.append(traceback.format_exc())
+
+        self.server.handle_error = keep
+        self.loop = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
+                                     daemon=True, name="socklab-grading-chat")
+        self.loop.start()
+        self.clients = []
+        self.threads_before = set(threading.enumerate())
+
+    def connect(self, n):
+        new = []
+        for _ in range(n):
+            conn = socket.create_connection(self.server.server_address, timeout=WAIT)
+            new.append(conn)
+        self.clients += new
+        return new
+
+    def check_errors(self):
+        if self.errors:
+            last = self.errors[0].strip().splitlines()[-1]
+            raise AssertionError(f"a chat handler raised {last}: when a client leaves, remove it (in finish(), "
+                                 "holding the lock), and skip clients whose socket fails")
+
+    def close(self):
+        for conn in self.clients:
+            conn.close()
+        stopper = threading.Thread(target=self.server.shutdown, daemon=True)
+        stopper.start()
+        stopper.join(WAIT)
+        self.server.server_close()
+        self.loop.join(WAIT)
+        self._stop_spinning_handlers()
+
+    def _stop_spinning_handlers(self):
+        """A handler that never returns would burn a core in the learner's kernel for good: stop it."""
+        from .servers import _interrupt_thread, _Stopped
+
+        lingering = [t for t in threading.enumerate() if t not in self.threads_before and t.is_alive()
+                     and "process_request" in t.name]
+        if not lingering:
+            return
+        previous = threading.excepthook
+
+        def quiet(args):
+            if not issubclass(args.exc_type, _Stopped):
+                previous(args)
+
+        threading.excepthook = quiet
+        try:
+            for thread in lingering:
+                _interrupt_thread(thread)
+            for thread in lingering:
+                thread.join(1.0)
+        finally:
+            threading.excepthook = previous
+
+
+def _wait_joined(run, talker, listeners):
+    """Send pings from ``talker`` until every listener has heard one: then all have joined."""
+    heard = set()
+    deadline = time.monotonic() + WAIT
+    buffers = {id(c): b"" for c in listeners}
+    while len(heard) < len(listeners):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"after {WAIT:g} s only {len(heard)} of {len(listeners)} other clients received a "
+                                 "line: send each line to every other connected client")
+        talker.sendall(b"ping\n")
+        for conn in listeners:
+            if id(conn) in heard:
+                continue
+            conn.settimeout(0.05)
+            try:
+                data = conn.recv(65536)
+            except socket.timeout:
+                continue
+            if data:
+                buffers[id(conn)] += data
+                heard.add(id(conn))
+    # let the pings drain, then empty every buffer
+    time.sleep(0.1)
+    for conn in listeners + [talker]:
+        _drain(conn)
+
+
+def _drain(conn):
+    conn.settimeout(0.05)
+    got = b""
+    while True:
+        try:
+            data = conn.recv(65536)
+        except socket.timeout:
+            return got
+        if not data:
+            return got
+        got += data
+
+
+def _lines_until(conn, count, seconds):
+    """Read until ``count`` lines have arrived or ``seconds`` have passed."""
+    data = b""
+    deadline = time.monotonic() + seconds
+    while data.count(b"\n") < count and time.monotonic() < deadline:
+        conn.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            chunk = conn.recv(65536)
+        except socket.timeout:
+            break
+        if not chunk:
+            break
+        data += chunk
+    time.sleep(0.05)
+    data += _drain(conn)
+    return [line for line in data.split(b"\n") if line and line != b"ping"]
+
+
+def check_chat_server(server_class, part: str = "broadcast") -> None:
+    """Lab 04, ``ChatServer``.
+
+    broadcast: three clients; a line from one reaches the other two, not
+    itself. ten: ten clients each send five lines at once; everyone gets the
+    other 45, each sender's in order. leave: half the clients leave; the rest
+    still talk, no handler raises, and every handler thread ends after its
+    client leaves.
+    """
+    _parts(part, ("broadcast", "ten", "leave"))
+    threads_before = set(threading.enumerate())
+    run = _ChatRun(server_class)
+    try:
+        if part == "broadcast":
+            a, b, c = run.connect(3)
+            _wait_joined(run, a, [b, c])
+            b.sendall(b"hello from b\n")
+            got_a, got_c = _lines_until(a, 1, WAIT), _lines_until(c, 1, WAIT)
+            got_b = _lines_until(b, 1, 0.2)
+            assert got_a == [b"hello from b"] and got_c == [b"hello from b"], (
+                f"b sent one line; a received {got_a!r} and c received {got_c!r}, expected [b'hello from b'] each: "
+                "send each line to every other connected client")
+            assert got_b == [], f"b received its own line back ({got_b!r}): send to every client except the sender"
+        elif part == "ten":
+            clients = run.connect(10)
+            _wait_joined(run, clients[0], clients[1:])
+            barrier = threading.Barrier(10)
+
+            def speak(i, conn):
+                barrier.wait(WAIT)
+                for k in range(5):
+                    conn.sendall(f"{i}:{k}\n".encode())
+
+            speakers = [threading.Thread(target=speak, args=(i, c), daemon=True) for i, c in enumerate(clients)]
+            for s in speakers:
+                s.start()
+            results = {}
+            readers = [threading.Thread(target=lambda i=i, c=c: results.__setitem__(i, _lines_until(c, 45, WAIT)),
+                                        daemon=True) for i, c in enumerate(clients)]
+            for r in readers:
+                r.start()
+            for t in speakers + readers:
+                t.join(WAIT * 2)
+            run.check_errors()
+            for i in range(10):
+                lines = results.get(i, [])
+                others = [line.decode() for line in lines]
+                expected = sorted(f"{j}:{k}" for j in range(10) if j != i for k in range(5))
+                assert sorted(others) == expected, (
+                    f"with ten clients each sending 5 lines at once, client {i} received {len(others)} lines "
+                    f"(expected the other clients' 45){'' if len(others) != 45 else ', not the right ones'}: "
+                    "send every line to every other client; protect the set of clients with a lock")
+                for j in range(10):
+                    theirs = [line for line in others if line.startswith(f"{j}:")]
+                    assert theirs == sorted(theirs), f"client {i} received client {j}'s lines out of order: {theirs}"
+        else:
+            clients = run.connect(10)
+            _wait_joined(run, clients[0], clients[1:])
+            leaving, staying = clients[5:], clients[:5]
+            for conn in leaving:
+                conn.close()
+            run.clients = staying
+            time.sleep(0.2)
+            for k in range(3):
+                staying[0].sendall(f"still here {k}\n".encode())
+            time.sleep(0.3)
+            run.check_errors()  # a broadcast to a departed client fails at once
+            deadline = time.monotonic() + WAIT
+            received = [_lines_until(conn, 3, max(0.1, deadline - time.monotonic())) for conn in staying[1:]]
+            run.check_errors()
+            for got in received:
+                assert got == [f"still here {k}".encode() for k in range(3)], (
+                    f"after five clients left, a client received {got!r} instead of the three lines sent: keep "
+                    "broadcasting to the clients that remain")
+            run.check_errors()
+            for conn in staying:
+                conn.close()
+            run.clients = []
+            deadline = time.monotonic() + WAIT
+            while time.monotonic() < deadline:
+                lingering = [t for t in threading.enumerate() if t not in threads_before and t is not run.loop
+                             and not t.name.startswith("socklab-")]
+                if not lingering:
+                    break
+                time.sleep(0.02)
+            assert not lingering, (f"{len(lingering)} handler threads still ran {WAIT:g} s after every client left: "
+                                   "a handler must return when its client closes (readline() returns b'')")
+            run.check_errors()
+    finally:
+        run.close()
+
+
+# -------------------------------------------------------- lab 05: concurrency
+
+def check_measure(measure, part: str = "sleeping") -> None:
+    """Lab 05, ``measure(mode, cpu) -> float``: the makespan of 4 clients with
+    0.2 s of work each, on a fresh socklab server that is stopped afterwards.
+
+    sleeping: serial about 0.8 s, threading about 0.2 s. stops: no server
+    is left running.
+    """
+    from .servers import running
+
+    _parts(part, ("sleeping", "stops"))
+    _need_function(measure, "measure")
+    if part == "stops":
+        before = {s.name for s in running()}
+        _run(WAIT * 3, measure, "threading", False, what="measure('threading', False)")
+        left = [s.name for s in running() if s.name not in before]
+        assert not left, (f"measure() left {left} running: use `with socklab.serve(...) as server:` so the "
+                          "server stops when the block ends")
+        return
+    serial = _run(WAIT * 3, measure, "serial", False, what="measure('serial', False)")
+    threaded = _run(WAIT * 3, measure, "threading", False, what="measure('threading', False)")
+    for name, value in (("serial", serial), ("threading", threaded)):
+        assert isinstance(value, float), (f"measure('{name}', False) returned {value!r}: return the makespan "
+                                          "in seconds, a float (result.makespan)")
+    assert 0.9 * 0.8 <= serial < 0.8 * 2.5, (
+        f"measure('serial', False) returned {serial:.2f} s; 4 clients x 0.2 s one after another should take "
+        "about 0.8 s: serve with work=0.2, and load 4 clients at once")
+    assert 0.2 <= threaded and threaded * 2 < serial, (
+        f"measure('threading', False) returned {threaded:.2f} s against serial {serial:.2f} s; threads should "
+        "overlap the waits, about 0.2 s: pass mode to socklab.serve")
+
+
+def check_results(results, part: str = "complete") -> None:
+    """Lab 05, ``results``: {(mode, kind): seconds} for the three modes and two kinds.
+
+    complete: all six numbers. sleeping: threads and processes overlap
+    waiting work. cpu: threads do not speed up computing; processes do, when
+    two cores are free.
+    """
+    from .environment import free_cores
+
+    _parts(part, ("complete", "sleeping", "cpu"))
+    if results is Ellipsis or results is None:
+        raise AssertionError("results is not filled in yet: replace the ... with the dictionary of measurements")
+    wanted = [(m, k) for m in ("serial", "threading", "forking") for k in ("sleeping", "computing")]
+    missing = [key for key in wanted if not isinstance(results.get(key) if isinstance(results, dict) else None,
+                                                       (int, float))]
+    assert not missing, f"results has no number for {missing}: measure each (mode, kind) pair"
+    r = results
+    if part == "sleeping":
+        assert r[("threading", "sleeping")] * 2.5 < r[("serial", "sleeping")], (
+            f"threading took {r[('threading', 'sleeping')]:.2f} s and serial {r[('serial', 'sleeping')]:.2f} s for "
+            "sleeping work; threads should overlap the waits: did you pass cpu=False for 'sleeping'?")
+        assert r[("forking", "sleeping")] * 2 < r[("serial", "sleeping")], (
+            f"forking took {r[('forking', 'sleeping')]:.2f} s and serial {r[('serial', 'sleeping')]:.2f} s for "
+            "sleeping work; processes should overlap the waits")
+    elif part == "cpu":
+        assert r[("threading", "computing")] > 0.7 * r[("serial", "computing")], (
+            f"threading took {r[('threading', 'computing')]:.2f} s and serial {r[('serial', 'computing')]:.2f} s "
+            "for computing work; threads cannot compute at once under the GIL: did you pass cpu=True?")
+        if free_cores() >= 1.5:
+            assert r[("forking", "computing")] < 0.85 * r[("threading", "computing")], (
+                f"forking took {r[('forking', 'computing')]:.2f} s and threading "
+                f"{r[('threading', 'computing')]:.2f} s for computing work, with two cores free; processes "
+                "should compute in parallel: measure again with nothing else running")

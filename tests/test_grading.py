@@ -1,0 +1,537 @@
+"""The labs' checks pass right answers, fail wrong ones with a message naming the fix, and never hang.
+
+Each wrong answer below is a mistake learners make. A check that passed one of
+them would be a test that cannot fail; a check that hung on one would freeze a
+learner's kernel.
+"""
+
+import socket
+import socketserver
+import struct
+import threading
+import time
+
+import pytest
+
+import socklab
+from socklab import grading
+
+pytestmark = [pytest.mark.timeout(120), pytest.mark.usefixtures("no_leaks")]
+
+BOUND = 12.0  # seconds: the most any check may take, even on a hanging answer
+
+
+def within_bound(func, *args):
+    start = time.monotonic()
+    try:
+        return func(*args)
+    finally:
+        assert time.monotonic() - start < BOUND, f"{func.__name__} took {time.monotonic() - start:.1f} s"
+
+
+def fails_with(fragment, func, *args):
+    start = time.monotonic()
+    with pytest.raises(AssertionError) as caught:
+        func(*args)
+    elapsed = time.monotonic() - start
+    assert elapsed < BOUND, f"took {elapsed:.1f} s to fail"
+    message = str(caught.value)
+    assert fragment in message, message
+    assert "\n" not in message, f"one line, please: {message!r}"
+    return message
+
+
+# ------------------------------------------------------------------ lab 01
+
+class UpperHandler(socketserver.StreamRequestHandler):
+    def handle(self):
+        for line in self.rfile:
+            self.wfile.write(line.upper())
+
+
+class SpinsAtEndOfStream(socketserver.BaseRequestHandler):
+    def handle(self):
+        while True:  # the source's bug: no check for b""
+            data = self.request.recv(1024)
+            self.request.sendall(data.upper())
+
+
+class Chunkwise(socketserver.BaseRequestHandler):
+    def handle(self):
+        while data := self.request.recv(1024):
+            self.request.sendall(data.upper())
+
+
+class SharedOnTheClass(socketserver.StreamRequestHandler):
+    lines = []
+
+    def handle(self):
+        for line in self.rfile:
+            SharedOnTheClass.lines.append(line.upper())
+        time.sleep(0.05)
+        self.wfile.write(b"".join(SharedOnTheClass.lines))
+        SharedOnTheClass.lines = []
+
+
+class Raises(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(self.rfile.readline().decode().upper())  # str, not bytes
+
+
+def talk(address, lines):
+    with socket.create_connection(address, timeout=2) as conn:
+        replies = conn.makefile("rb")
+        answers = []
+        for line in lines:
+            conn.sendall(line)
+            answers.append(replies.readline())
+        return answers
+
+
+def talk_reconnecting(address, lines):
+    answers = []
+    for line in lines:
+        with socket.create_connection(address, timeout=2) as conn:
+            conn.sendall(line)
+            conn.shutdown(socket.SHUT_WR)
+            answers.append(conn.recv(1024))
+    return answers
+
+
+def talk_one_recv(address, lines):
+    with socket.create_connection(address, timeout=2) as conn:
+        answers = []
+        for line in lines:
+            conn.sendall(line)
+            answers.append(conn.recv(1024))
+        return answers
+
+
+LEFT_OPEN = []
+
+
+def talk_never_closes(address, lines):
+    conn = socket.create_connection(address, timeout=2)
+    LEFT_OPEN.append(conn)
+    replies = conn.makefile("rb")
+    answers = []
+    for line in lines:
+        conn.sendall(line)
+        answers.append(replies.readline())
+    return answers
+
+
+def talk_hangs(address, lines):
+    with socket.create_connection(address) as conn:  # no timeout, and reads to the end that never comes
+        for line in lines:
+            conn.sendall(line)
+        return [conn.recv(1 << 20)] + [conn.recv(1 << 20) for _ in range(100)]
+
+
+@pytest.mark.parametrize("part", ["basic", "pieces", "clients"])
+def test_lab01_right_handler_passes(part):
+    within_bound(grading.check_upper_handler, UpperHandler, part)
+
+
+@pytest.mark.parametrize("wrong, part, fragment", [
+    (..., "basic", "not written yet"),
+    (SpinsAtEndOfStream, "basic", "must stop when the client closes"),
+    (Raises, "basic", "UpperHandler raised TypeError"),
+    (Chunkwise, "pieces", "before the line was complete"),
+    (SharedOnTheClass, "clients", "never on the class"),
+    (object, "basic", "must be a class that inherits from socketserver.BaseRequestHandler"),
+])
+def test_lab01_wrong_handler_fails_with_the_fix(wrong, part, fragment):
+    fails_with(fragment, grading.check_upper_handler, wrong, part)
+
+
+@pytest.mark.parametrize("part", ["basic", "once", "pieces"])
+def test_lab01_right_talk_passes(part):
+    within_bound(grading.check_talk, talk, part)
+
+
+@pytest.mark.parametrize("wrong, part, fragment", [
+    (..., "basic", "not written yet"),
+    (talk_reconnecting, "once", "connect once"),
+    (talk_never_closes, "once", "left its connection open"),
+    (talk_one_recv, "pieces", "one recv() is not one answer"),
+    (talk_hangs, "basic", "talk() did not return within 3 s"),
+])
+def test_lab01_wrong_talk_fails_with_the_fix(wrong, part, fragment):
+    try:
+        fails_with(fragment, grading.check_talk, wrong, part)
+    finally:
+        for conn in LEFT_OPEN:
+            conn.close()
+        LEFT_OPEN.clear()
+
+
+# ------------------------------------------------------------------ lab 02
+
+def send_msg(sock, payload):
+    sock.sendall(struct.pack(">I", len(payload)) + payload)
+
+
+def recv_exactly(sock, n):
+    data = bytearray()
+    while len(data) < n:
+        chunk = sock.recv(min(n - len(data), 1 << 20))
+        if not chunk:
+            raise ConnectionError("the peer closed mid-message")
+        data += chunk
+    return bytes(data)
+
+
+def recv_msg(sock):
+    (length,) = struct.unpack(">I", recv_exactly(sock, 4))
+    return recv_exactly(sock, length)
+
+
+def send_little_endian(sock, payload):
+    sock.sendall(struct.pack("<I", len(payload)) + payload)
+
+
+def send_with_send(sock, payload):
+    sock.send(struct.pack(">I", len(payload)))
+    sock.send(payload)
+
+
+def recv_one_recv(sock):
+    (length,) = struct.unpack(">I", sock.recv(4))
+    return sock.recv(length)
+
+
+def recv_greedy(sock):
+    data = sock.recv(65536)
+    (length,) = struct.unpack(">I", data[:4])
+    return data[4:4 + length]
+
+
+def recv_loops_on_close(sock):
+    data = b""
+    while len(data) < 4:
+        data += sock.recv(4 - len(data))
+    (length,) = struct.unpack(">I", data)
+    body = b""
+    while len(body) < length:
+        body += sock.recv(length - len(body))
+    return body
+
+
+def recv_returns_short(sock):
+    (length,) = struct.unpack(">I", recv_exactly(sock, 4))
+    body = b""
+    while len(body) < length:
+        chunk = sock.recv(length - len(body))
+        if not chunk:
+            return body
+        body += chunk
+    return body
+
+
+@pytest.mark.parametrize("part", ["roundtrip", "prefix", "pieces", "many", "big", "closed"])
+def test_lab02_right_framing_passes(part):
+    within_bound(grading.check_framing, send_msg, recv_msg, part)
+
+
+@pytest.mark.parametrize("sender, receiver, part, fragment", [
+    (..., recv_msg, "roundtrip", "send_msg is not written yet"),
+    (send_little_endian, recv_msg, "prefix", "big-endian"),
+    (send_with_send, recv_msg, "big", "16 MiB"),
+    (send_msg, recv_one_recv, "pieces", "one byte at a time"),
+    (send_msg, recv_greedy, "many", "no more; the rest belongs to the next message"),
+    (send_msg, recv_loops_on_close, "closed", "recv_msg() did not return within 3 s"),
+    (send_msg, recv_returns_short, "closed", "raise ConnectionError when recv returns b''"),
+])
+def test_lab02_wrong_framing_fails_with_the_fix(sender, receiver, part, fragment):
+    fails_with(fragment, grading.check_framing, sender, receiver, part)
+
+
+# ------------------------------------------------------------------ lab 03
+
+class DatagramUpperHandler(socketserver.BaseRequestHandler):
+    def handle(self):
+        data, sock = self.request
+        sock.sendto(data.upper(), self.client_address)
+
+
+class DecodesText(socketserver.BaseRequestHandler):
+    def handle(self):
+        data, sock = self.request
+        sock.sendto(data.decode().upper().encode(), self.client_address)
+
+
+class NeverAnswers(socketserver.BaseRequestHandler):
+    def handle(self):
+        pass
+
+
+def request(address, payload, timeout=0.5, retries=3):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        for _ in range(retries):
+            sock.sendto(payload, address)
+            try:
+                while True:
+                    data, sender = sock.recvfrom(65536)
+                    if sender == address:
+                        return data
+            except socket.timeout:
+                continue
+        raise TimeoutError(f"no answer from {address} after {retries} tries")
+
+
+def request_no_retry(address, payload, timeout=0.5, retries=3):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.sendto(payload, address)
+        try:
+            return sock.recvfrom(65536)[0]
+        except socket.timeout:
+            raise TimeoutError("no answer") from None
+
+
+def request_trusting(address, payload, timeout=0.5, retries=3):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        for _ in range(retries):
+            sock.sendto(payload, address)
+            try:
+                return sock.recvfrom(65536)[0]
+            except socket.timeout:
+                continue
+        raise TimeoutError("no answer")
+
+
+def request_one_try_too_many(address, payload, timeout=0.5, retries=3):
+    return request(address, payload, timeout, retries + 1)
+
+
+def request_returns_none(address, payload, timeout=0.5, retries=3):
+    try:
+        return request(address, payload, timeout, retries)
+    except TimeoutError:
+        return None
+
+
+def request_no_timeout(address, payload, timeout=0.5, retries=3):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(payload, address)
+        return sock.recvfrom(65536)[0]
+
+
+@pytest.mark.parametrize("part", ["basic", "bytes"])
+def test_lab03_right_handler_passes(part):
+    within_bound(grading.check_datagram_handler, DatagramUpperHandler, part)
+
+
+@pytest.mark.parametrize("wrong, part, fragment", [
+    (DecodesText, "bytes", "without decoding them"),
+    (NeverAnswers, "basic", "sock.sendto(data.upper(), self.client_address)"),
+    (..., "basic", "not written yet"),
+])
+def test_lab03_wrong_handler_fails_with_the_fix(wrong, part, fragment):
+    fails_with(fragment, grading.check_datagram_handler, wrong, part)
+
+
+@pytest.mark.parametrize("part", ["basic", "retry", "gives_up", "stranger"])
+def test_lab03_right_request_passes(part):
+    within_bound(grading.check_request, request, part)
+
+
+@pytest.mark.parametrize("wrong, part, fragment", [
+    (request_no_retry, "retry", "send the datagram again"),
+    (request_trusting, "stranger", "ignore a reply whose address is not the server's"),
+    (request_one_try_too_many, "gives_up", "received 4 datagrams, expected 3"),
+    (request_returns_none, "gives_up", "raise TimeoutError after the last try"),
+    (request_no_timeout, "gives_up", "did not return within 3 s"),
+])
+def test_lab03_wrong_request_fails_with_the_fix(wrong, part, fragment):
+    fails_with(fragment, grading.check_request, wrong, part)
+
+
+# ------------------------------------------------------------------ lab 04
+
+class ChatHandler(socketserver.StreamRequestHandler):
+    def setup(self):
+        super().setup()
+        with self.server.lock:
+            self.server.members.add(self.wfile)
+
+    def handle(self):
+        for line in self.rfile:
+            self.server.broadcast(line, sender=self.wfile)
+
+    def finish(self):
+        with self.server.lock:
+            self.server.members.discard(self.wfile)
+        super().finish()
+
+
+class ChatServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+
+    def __init__(self, address):
+        super().__init__(address, ChatHandler)
+        self.members = set()
+        self.lock = threading.Lock()
+
+    def broadcast(self, line, sender):
+        with self.lock:
+            others = [m for m in self.members if m is not sender]
+        for member in others:
+            try:
+                member.write(line)
+            except OSError:
+                pass
+
+
+class EchoesToSender(ChatServer):
+    def broadcast(self, line, sender):
+        with self.lock:
+            everyone = list(self.members)
+        for member in everyone:
+            try:
+                member.write(line)
+            except OSError:
+                pass
+
+
+class NeverForgets(ChatServer):
+    """Leaves departed clients in the set, and lets write errors escape."""
+
+    def __init__(self, address):
+        super().__init__(address)
+        self.RequestHandlerClass = type("Forgetful", (ChatHandler,), {"finish": socketserver.StreamRequestHandler.finish})
+
+    def broadcast(self, line, sender):
+        with self.lock:
+            others = [m for m in self.members if m is not sender]
+        for member in others:
+            member.write(line)
+            member.flush()
+
+
+class SpinningChatHandler(ChatHandler):
+    def handle(self):
+        while True:
+            line = self.rfile.readline()
+            if line:
+                self.server.broadcast(line, sender=self.wfile)
+
+
+class SpinningChat(ChatServer):
+    def __init__(self, address):
+        super().__init__(address)
+        self.RequestHandlerClass = SpinningChatHandler
+
+
+class WrongInit(socketserver.ThreadingTCPServer):
+    def __init__(self, address, handler):
+        super().__init__(address, handler)
+
+
+@pytest.mark.parametrize("part", ["broadcast", "ten", "leave"])
+def test_lab04_right_chat_passes(part):
+    within_bound(grading.check_chat_server, ChatServer, part)
+
+
+@pytest.mark.parametrize("wrong, part, fragment", [
+    (..., "broadcast", "not written yet"),
+    (socketserver.TCPServer, "broadcast", "must be a class that inherits from socketserver.ThreadingTCPServer"),
+    (WrongInit, "broadcast", "its __init__ takes the address only"),
+    (EchoesToSender, "broadcast", "except the sender"),
+    (NeverForgets, "leave", "when a client leaves, remove it"),
+    (SpinningChat, "leave", "handler threads still ran"),
+])
+def test_lab04_wrong_chat_fails_with_the_fix(wrong, part, fragment):
+    fails_with(fragment, grading.check_chat_server, wrong, part)
+
+
+# ------------------------------------------------------------------ lab 05
+
+def measure(mode, cpu, clients=4, work=0.2):
+    with socklab.serve(mode=mode, work=work, cpu=cpu, name=f"measure-{mode}") as server:
+        return socklab.load(server, clients=clients).makespan
+
+
+def measure_leaves_server(mode, cpu, clients=4, work=0.2):
+    server = socklab.serve(mode=mode, work=work, cpu=cpu, name=f"left-{mode}")
+    return socklab.load(server, clients=clients).makespan
+
+
+def measure_ignores_mode(mode, cpu, clients=4, work=0.2):
+    return measure("serial", cpu, clients, work)
+
+
+def measure_one_by_one(mode, cpu, clients=4, work=0.2):
+    with socklab.serve(mode=mode, work=work, cpu=cpu, name=f"measure-{mode}") as server:
+        return socklab.load(server, clients=clients, concurrent=False).makespan
+
+
+def test_lab05_right_measure_passes():
+    within_bound(grading.check_measure, measure, "sleeping")
+    within_bound(grading.check_measure, measure, "stops")
+
+
+@pytest.mark.parametrize("wrong, part, fragment", [
+    (measure_leaves_server, "stops", "use `with socklab.serve(...) as server:`"),
+    (measure_ignores_mode, "sleeping", "pass mode to socklab.serve"),
+    (measure_one_by_one, "sleeping", "pass mode to socklab.serve"),
+])
+def test_lab05_wrong_measure_fails_with_the_fix(wrong, part, fragment):
+    fails_with(fragment, grading.check_measure, wrong, part)
+
+
+def _results(**changes):
+    results = {("serial", "sleeping"): 0.8, ("threading", "sleeping"): 0.2, ("forking", "sleeping"): 0.22,
+               ("serial", "computing"): 0.8, ("threading", "computing"): 0.82, ("forking", "computing"): 0.42}
+    for key, value in changes.items():
+        mode, kind = key.split("_")
+        results[(mode, kind)] = value
+    return results
+
+
+def test_lab05_results_checks():
+    grading.check_results(_results(), "complete")
+    grading.check_results(_results(), "sleeping")
+    fails_with("has no number for [('forking', 'computing')]", grading.check_results,
+               {k: v for k, v in _results().items() if k != ("forking", "computing")}, "complete")
+    fails_with("did you pass cpu=False", grading.check_results, _results(threading_sleeping=0.8), "sleeping")
+    fails_with("did you pass cpu=True", grading.check_results, _results(threading_computing=0.21), "cpu")
+    fails_with("not filled in yet", grading.check_results, ..., "complete")
+
+
+def test_within_interrupts_a_blocking_call_and_restores_the_alarm():
+    import signal
+
+    before = signal.getsignal(signal.SIGALRM)
+    a, b = socket.socketpair()
+    try:
+        start = time.monotonic()
+        with pytest.raises(AssertionError, match="recv\\(\\) did not return within 0.3 s: say so"):
+            grading.within(0.3, b.recv, 10, what="recv()", hint="say so")
+        assert time.monotonic() - start < 1.0
+        assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+        assert signal.getsignal(signal.SIGALRM) is before
+        a.sendall(b"ok")
+        assert grading.within(1, b.recv, 10) == b"ok"
+    finally:
+        a.close()
+        b.close()
+
+
+def test_within_works_off_the_main_thread():
+    result = {}
+
+    def run():
+        try:
+            grading.within(0.2, time.sleep, 0.5, what="sleep()")
+        except AssertionError as exc:
+            result["message"] = str(exc)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(3)
+    assert result["message"] == "sleep() did not return within 0.2 s"
+    time.sleep(0.5)  # the abandoned call ends on its own
