@@ -652,83 +652,90 @@ def check_chat_server(server_class, part: str = "broadcast") -> None:
     threads_before = set(threading.enumerate())
     run = _ChatRun(server_class)
     try:
-        if part == "broadcast":
-            a, b, c = run.connect(3)
-            _wait_joined(run, a, [b, c])
-            b.sendall(b"hello from b\n")
-            got_a, got_c = _lines_until(a, 1, WAIT), _lines_until(c, 1, WAIT)
-            got_b = _lines_until(b, 1, 0.2)
-            assert got_a == [b"hello from b"] and got_c == [b"hello from b"], (
-                f"b sent one line; a received {got_a!r} and c received {got_c!r}, expected [b'hello from b'] each: "
-                "send each line to every other connected client")
-            assert got_b == [], f"b received its own line back ({got_b!r}): send to every client except the sender"
-        elif part == "ten":
-            clients = run.connect(10)
-            _wait_joined(run, clients[0], clients[1:])
-            barrier = threading.Barrier(10)
-
-            def speak(i, conn):
-                barrier.wait(WAIT)
-                for k in range(5):
-                    conn.sendall(f"{i}:{k}\n".encode())
-
-            speakers = [threading.Thread(target=speak, args=(i, c), daemon=True) for i, c in enumerate(clients)]
-            for s in speakers:
-                s.start()
-            results = {}
-            readers = [threading.Thread(target=lambda i=i, c=c: results.__setitem__(i, _lines_until(c, 45, WAIT)),
-                                        daemon=True) for i, c in enumerate(clients)]
-            for r in readers:
-                r.start()
-            for t in speakers + readers:
-                t.join(WAIT * 2)
-            run.check_errors()
-            for i in range(10):
-                lines = results.get(i, [])
-                others = [line.decode() for line in lines]
-                expected = sorted(f"{j}:{k}" for j in range(10) if j != i for k in range(5))
-                assert sorted(others) == expected, (
-                    f"with ten clients each sending 5 lines at once, client {i} received {len(others)} lines "
-                    f"(expected the other clients' 45){'' if len(others) != 45 else ', not the right ones'}: "
-                    "send every line to every other client; protect the set of clients with a lock")
-                for j in range(10):
-                    theirs = [line for line in others if line.startswith(f"{j}:")]
-                    assert theirs == sorted(theirs), f"client {i} received client {j}'s lines out of order: {theirs}"
-        else:
-            clients = run.connect(10)
-            _wait_joined(run, clients[0], clients[1:])
-            leaving, staying = clients[5:], clients[:5]
-            for conn in leaving:
-                conn.close()
-            run.clients = staying
-            time.sleep(0.2)
-            for k in range(3):
-                staying[0].sendall(f"still here {k}\n".encode())
-            time.sleep(0.3)
-            run.check_errors()  # a broadcast to a departed client fails at once
-            deadline = time.monotonic() + WAIT
-            received = [_lines_until(conn, 3, max(0.1, deadline - time.monotonic())) for conn in staying[1:]]
-            run.check_errors()
-            for got in received:
-                assert got == [f"still here {k}".encode() for k in range(3)], (
-                    f"after five clients left, a client received {got!r} instead of the three lines sent: keep "
-                    "broadcasting to the clients that remain")
-            run.check_errors()
-            for conn in staying:
-                conn.close()
-            run.clients = []
-            deadline = time.monotonic() + WAIT
-            while time.monotonic() < deadline:
-                lingering = [t for t in threading.enumerate() if t not in threads_before and t is not run.loop
-                             and not t.name.startswith("socklab-")]
-                if not lingering:
-                    break
-                time.sleep(0.02)
-            assert not lingering, (f"{len(lingering)} handler threads still ran {WAIT:g} s after every client left: "
-                                   "a handler must return when its client closes (readline() returns b'')")
-            run.check_errors()
+        _chat_part(run, part, threads_before)
+    except OSError as exc:
+        raise AssertionError(f"talking to the chat server failed ({type(exc).__name__}: {exc}): handle() must "
+                             "keep reading lines until its client closes") from None
     finally:
         run.close()
+
+
+def _chat_part(run, part, threads_before):
+    if part == "broadcast":
+        a, b, c = run.connect(3)
+        _wait_joined(run, a, [b, c])
+        b.sendall(b"hello from b\n")
+        got_a, got_c = _lines_until(a, 1, WAIT), _lines_until(c, 1, WAIT)
+        got_b = _lines_until(b, 1, 0.2)
+        assert got_a == [b"hello from b"] and got_c == [b"hello from b"], (
+            f"b sent one line; a received {got_a!r} and c received {got_c!r}, expected [b'hello from b'] each: "
+            "send each line to every other connected client")
+        assert got_b == [], f"b received its own line back ({got_b!r}): send to every client except the sender"
+    elif part == "ten":
+        clients = run.connect(10)
+        _wait_joined(run, clients[0], clients[1:])
+        barrier = threading.Barrier(10)
+
+        def speak(i, conn):
+            barrier.wait(WAIT)
+            for k in range(5):
+                conn.sendall(f"{i}:{k}\n".encode())
+
+        speakers = [threading.Thread(target=speak, args=(i, c), daemon=True) for i, c in enumerate(clients)]
+        for s in speakers:
+            s.start()
+        results = {}
+        readers = [threading.Thread(target=lambda i=i, c=c: results.__setitem__(i, _lines_until(c, 45, WAIT)),
+                                    daemon=True) for i, c in enumerate(clients)]
+        for r in readers:
+            r.start()
+        for t in speakers + readers:
+            t.join(WAIT * 2)
+        run.check_errors()
+        for i in range(10):
+            lines = results.get(i, [])
+            others = [line.decode() for line in lines]
+            expected = sorted(f"{j}:{k}" for j in range(10) if j != i for k in range(5))
+            assert sorted(others) == expected, (
+                f"with ten clients each sending 5 lines at once, client {i} received {len(others)} lines "
+                f"(expected the other clients' 45){'' if len(others) != 45 else ', not the right ones'}: "
+                "send every line to every other client; protect the set of clients with a lock")
+            for j in range(10):
+                theirs = [line for line in others if line.startswith(f"{j}:")]
+                assert theirs == sorted(theirs), f"client {i} received client {j}'s lines out of order: {theirs}"
+    else:
+        clients = run.connect(10)
+        _wait_joined(run, clients[0], clients[1:])
+        leaving, staying = clients[5:], clients[:5]
+        for conn in leaving:
+            conn.close()
+        run.clients = staying
+        time.sleep(0.2)
+        for k in range(3):
+            staying[0].sendall(f"still here {k}\n".encode())
+        time.sleep(0.3)
+        run.check_errors()  # a broadcast to a departed client fails at once
+        deadline = time.monotonic() + WAIT
+        received = [_lines_until(conn, 3, max(0.1, deadline - time.monotonic())) for conn in staying[1:]]
+        run.check_errors()
+        for got in received:
+            assert got == [f"still here {k}".encode() for k in range(3)], (
+                f"after five clients left, a client received {got!r} instead of the three lines sent: keep "
+                "broadcasting to the clients that remain")
+        run.check_errors()
+        for conn in staying:
+            conn.close()
+        run.clients = []
+        deadline = time.monotonic() + WAIT
+        while time.monotonic() < deadline:
+            lingering = [t for t in threading.enumerate() if t not in threads_before and t is not run.loop
+                         and not t.name.startswith("socklab-")]
+            if not lingering:
+                break
+            time.sleep(0.02)
+        assert not lingering, (f"{len(lingering)} handler threads still ran {WAIT:g} s after every client left: "
+                               "a handler must return when its client closes (readline() returns b'')")
+        run.check_errors()
 
 
 # -------------------------------------------------------- lab 05: concurrency
@@ -746,7 +753,9 @@ def check_measure(measure, part: str = "sleeping") -> None:
     _need_function(measure, "measure")
     if part == "stops":
         before = {s.name for s in running()}
-        _run(WAIT * 3, measure, "threading", False, what="measure('threading', False)")
+        value = _run(WAIT * 3, measure, "threading", False, what="measure('threading', False)")
+        assert isinstance(value, float), (f"measure('threading', False) returned {value!r}: return the makespan "
+                                          "in seconds, a float (result.makespan)")
         left = [s.name for s in running() if s.name not in before]
         assert not left, (f"measure() left {left} running: use `with socklab.serve(...) as server:` so the "
                           "server stops when the block ends")

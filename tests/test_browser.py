@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "browser"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+LAB = "lab01_echo"
 # As the probe of this machine found: without these, Chromium tries the network.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -58,6 +59,7 @@ def lab(tmp_path_factory):
                     "(make test does this as root), or set CHROMIUM=/path/to/chromium")
     work = tmp_path_factory.mktemp("lab")
     shutil.copytree(ROOT / "notebooks", work / "notebooks")
+    shutil.copytree(ROOT / "labs" / LAB, work / "labs" / LAB)  # the student's folder, as a learner gets it
     shutil.copy(ROOT / "README.md", work / "README.md")
     settings = work / "settings"
     for name, values in SETTINGS.items():
@@ -140,9 +142,9 @@ def _wait_gone(find, seconds=10):
         time.sleep(0.1)
 
 
-def _run_all(page, lab, notebook: str, code_cells: int):
+def _run_all(page, lab, notebook: str, code_cells: int, folder: str = "notebooks"):
     try:
-        _run_all_cells(page, lab, notebook, code_cells)
+        _run_all_cells(page, lab, notebook, code_cells, folder)
     except Exception as exc:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"FAILED-{Path(notebook).stem}.png"), full_page=True)
@@ -156,10 +158,10 @@ def _menu(page, menu: str, item: str):
     page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
 
 
-def _run_all_cells(page, lab, notebook: str, code_cells: int):
+def _run_all_cells(page, lab, notebook: str, code_cells: int, folder: str = "notebooks"):
     # a workspace of its own, reset: JupyterLab would otherwise reopen earlier tabs
     workspace = secrets.token_hex(4)
-    page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/notebooks/{notebook}?reset&token={lab['token']}")
+    page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/{folder}/{notebook}?reset&token={lab['token']}")
     page.wait_for_selector(".jp-NotebookPanel .jp-Cell", timeout=60_000)
     # the kernel is connected and idle (the status bar says so), not merely "no kernel yet"
     page.wait_for_function(
@@ -188,7 +190,7 @@ def notebook_run(browser, lab, path):
     code_cells = sum(1 for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        _run_all(page, lab, path.name, code_cells)
+        _run_all(page, lab, path.name, code_cells, path.parent.relative_to(ROOT).as_posix())
         yield page
     finally:
         page.close()
@@ -263,3 +265,45 @@ def test_the_lifecycle_tracer_runs_what_a_learner_chooses(lab, browser):
         assert "did not run" in shown and "setup() failed on purpose" in shown, shown
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         tracer.screenshot(path=str(ARTIFACTS / "lifecycle_traced.png"))
+
+
+def _answer_and_check(page, start_of_cell: str, answer: str, check: str):
+    """Replace a cell's code as a learner would, run it, run its check; return the check's output."""
+    cell = page.locator(f"{VISIBLE} .jp-CodeCell", has=page.locator(".cm-content", has_text=start_of_cell)).first
+    cell.scroll_into_view_if_needed()
+    editor = cell.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.insert_text(answer)  # pasted, not typed: no auto-indent on top of ours
+    page.keyboard.press("Shift+Enter")
+    checker = page.locator(f"{VISIBLE} .jp-CodeCell", has=page.locator(".cm-content", has_text=check)).first
+    checker.locator(".cm-content").click()
+    before = checker.locator(".jp-OutputArea").inner_text()
+    page.keyboard.press("Shift+Enter")
+    page.wait_for_function("([area, old]) => area.innerText !== old && /passed!|results:/.test(area.innerText)",
+                           arg=[checker.locator(".jp-OutputArea").element_handle(), before], timeout=30_000)
+    checker.scroll_into_view_if_needed()
+    return checker
+
+
+def test_a_lab_check_passes_a_right_answer_and_fails_a_wrong_one(lab, browser):
+    """In the student notebook: type an answer into the cell, run the check, read its verdict."""
+    right = ("class UpperHandler(socketserver.StreamRequestHandler):\n"
+             "    def handle(self):\n"
+             "        for line in self.rfile:\n"
+             "            self.wfile.write(line.upper())\n")
+    with notebook_run(browser, lab, ROOT / "labs" / LAB / f"{LAB}.ipynb") as page:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        try:
+            checker = _answer_and_check(page, "class UpperHandler", right, 'grader.check("q1")')
+            shown = checker.locator(".jp-OutputArea").inner_text()
+            assert "q1 passed!" in shown and "failed" not in shown, shown[:500]
+            checker.screenshot(path=str(ARTIFACTS / "lab_check_passed.png"))
+            wrong = right.replace("line.upper()", "line")
+            checker = _answer_and_check(page, "class UpperHandler", wrong, 'grader.check("q1")')
+            shown = checker.locator(".jp-OutputArea").inner_text()
+            assert "Test case failed" in shown and "write each line back with .upper()" in shown, shown[:800]
+            checker.screenshot(path=str(ARTIFACTS / "lab_check_failed.png"))
+        except Exception:
+            page.screenshot(path=str(ARTIFACTS / "FAILED-lab.png"), full_page=True)
+            raise

@@ -476,6 +476,7 @@ def test_lab05_right_measure_passes():
 
 @pytest.mark.parametrize("wrong, part, fragment", [
     (measure_leaves_server, "stops", "use `with socklab.serve(...) as server:`"),
+    (lambda mode, cpu: None, "stops", "returned None: return the makespan"),
     (measure_ignores_mode, "sleeping", "pass mode to socklab.serve"),
     (measure_one_by_one, "sleeping", "pass mode to socklab.serve"),
 ])

@@ -1,0 +1,10 @@
+OK_FORMAT = True
+
+test = {   'name': 'q1',
+    'points': 2,
+    'suites': [   {   'cases': [   {'code': ">>> from socklab import grading\n>>> grading.check_datagram_handler(DatagramUpperHandler, 'basic')\n", 'hidden': False, 'locked': False},
+                                   {'code': ">>> from socklab import grading\n>>> grading.check_datagram_handler(DatagramUpperHandler, 'bytes')\n", 'hidden': True, 'locked': False}],
+                      'scored': True,
+                      'setup': '',
+                      'teardown': '',
+                      'type': 'doctest'}]}

@@ -1,0 +1,9 @@
+OK_FORMAT = True
+
+test = {   'name': 'q3',
+    'points': 4,
+    'suites': [   {   'cases': [{'code': ">>> from socklab import grading\n>>> grading.check_results(results, 'complete')\n", 'hidden': False, 'locked': False}],
+                      'scored': True,
+                      'setup': '',
+                      'teardown': '',
+                      'type': 'doctest'}]}

@@ -1,0 +1,189 @@
+"""The labs: generated files match their sources, solutions earn every point (hidden
+tests included), untouched student notebooks run cleanly and earn none, nothing of
+the solutions or hidden tests reaches a learner, and the instructor tools work.
+
+The checks themselves are proven against wrong answers in test_grading.py.
+"""
+
+import csv
+import json
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import labs  # noqa: E402
+
+LABS = labs.lab_names()
+pytestmark = pytest.mark.timeout(600)
+
+
+def test_the_five_labs_exist():
+    assert LABS == ["lab01_echo", "lab02_framing", "lab03_udp", "lab04_chat", "lab05_concurrency"]
+
+
+def test_generated_files_are_current():
+    problems = labs.stale()
+    assert problems == [], "run `make labs`: " + "; ".join(problems)
+
+
+def _solution_lines(name):
+    """Every line a source notebook marks as solution."""
+    nb = nbformat.read(ROOT / "labs" / "source" / f"{name}.ipynb", as_version=4)
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        inside = False
+        for line in cell.source.splitlines():
+            stripped = line.strip()
+            if stripped == "# BEGIN SOLUTION":
+                inside = True
+            elif stripped == "# END SOLUTION":
+                inside = False
+            elif inside and stripped and not stripped.startswith("#"):
+                lines.append(stripped)
+            elif stripped.endswith("# SOLUTION"):
+                lines.append(stripped[: -len("# SOLUTION")].strip())
+    return lines
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_no_solution_or_hidden_test_reaches_a_learner(name):
+    folder = ROOT / "labs" / name
+    student = (folder / f"{name}.ipynb").read_text()
+    student_code = "\n".join(c.source for c in nbformat.reads(student, as_version=4).cells if c.cell_type == "code")
+    solution = _solution_lines(name)
+    assert solution, "the source marks no solution"
+    # Prompts may name an API the solution uses; the code cells a learner gets must not contain the solution.
+    leaked = [line for line in solution if len(line) > 12 and line in student_code]
+    assert leaked == [], f"solution lines in the student notebook: {leaked}"
+    assert "BEGIN SOLUTION" not in student and "# HIDDEN" not in student
+    public = {p.name: p.read_text() for p in (folder / "tests").glob("*.py")}
+    assert public, "the student folder has the public tests"
+    for text in public.values():
+        assert "'hidden': True" not in text
+    graded = [p.read_text() for p in (ROOT / "labs" / "autograder" / name / "tests").glob("*.py")]
+    assert sum(t.count("'hidden': True") for t in graded) >= 1, "the autograder has hidden tests"
+    litter = [p.name for p in folder.rglob("*") if p.name in labs.RUN_LITTER]
+    assert litter == [], f"files from a run, not from the source: {litter}"
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_each_lab_says_what_it_practises_and_how_long_it_takes(name):
+    nb = nbformat.read(ROOT / "labs" / name / f"{name}.ipynb", as_version=4)
+    opening = next(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert "**Practises:** notebook" in opening
+    for number in re.findall(r"notebooks? (\d\d)", opening):
+        assert list((ROOT / "notebooks").glob(f"{number}_*.ipynb")) or "planned" in opening, number
+    minutes = [int(m) for m in re.search(r"\*\*Time:\*\* (\d+) to (\d+) minutes", opening).groups()]
+    assert 30 <= minutes[0] <= minutes[1] <= 60, minutes
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    """Every lab's solution and untouched student notebook, graded as an instructor would."""
+    results = {}
+    for name in LABS:
+        folder = tmp_path_factory.mktemp(name)
+        shutil.copy(ROOT / "labs" / "autograder" / name / f"{name}.ipynb", folder / "solution.ipynb")
+        shutil.copy(ROOT / "labs" / name / f"{name}.ipynb", folder / "untouched.ipynb")
+        out = folder / "grades.csv"
+        done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", name, str(folder),
+                               "--out", str(out), "--timeout", "240"], capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr
+        with open(out) as handle:
+            results[name] = {row["submission"]: row for row in csv.DictReader(handle)}
+    return results
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_the_solution_earns_every_point(graded, name):
+    row = graded[name]["solution.ipynb"]
+    assert row["error"] == "", row["error"]
+    assert float(row["total"]) == float(row["possible"]) > 0, row
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_an_untouched_student_notebook_earns_nothing(graded, name):
+    row = graded[name]["untouched.ipynb"]
+    assert row["error"] == "", row["error"]
+    questions = [k for k in row if re.fullmatch(r"q\d+", k)]
+    assert questions and all(float(row[q]) == 0 for q in questions), row
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_the_student_notebook_runs_top_to_bottom_and_fails_its_checks(name, tmp_path):
+    folder = tmp_path / name
+    shutil.copytree(ROOT / "labs" / name, folder)
+    nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    checks = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for output in cell.get("outputs", []):
+            assert output.output_type != "error", f"{cell.source[:60]!r} raised {output.get('ename')}"
+            assert output.get("name") != "stderr", f"{cell.source[:60]!r} wrote to stderr: {output.get('text')}"
+        if re.fullmatch(r'grader\.check\("q\d+"\)', cell.source.strip()):
+            checks += 1
+            shown = "".join(o.get("data", {}).get("text/plain", "") for o in cell.outputs)
+            assert "❌ Test case failed" in shown and "All test cases passed" not in shown, shown[:300]
+    assert checks >= 2
+
+
+def test_grading_a_folder_reports_a_notebook_that_never_finishes(tmp_path):
+    name = LABS[0]
+    nb = nbformat.read(ROOT / "labs" / name / f"{name}.ipynb", as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
+    nbformat.write(nb, tmp_path / "stuck.ipynb")
+    out = tmp_path / "grades.csv"
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", name, str(tmp_path),
+                           "--out", str(out), "--timeout", "20"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    with open(out) as handle:
+        (row,) = list(csv.DictReader(handle))
+    assert row["total"] == "0" and "did not finish" in row["error"], row
+
+
+def test_the_classroom_copy_has_no_solutions(tmp_path):
+    dest = tmp_path / "classroom"
+    labs.classroom(dest)
+    assert not (dest / "labs" / "source").exists() and not (dest / "labs" / "autograder").exists()
+    for name in LABS:
+        assert (dest / "labs" / name / f"{name}.ipynb").exists()
+        assert (dest / "labs" / name / "tests").is_dir()
+    texts = [p.read_text(errors="replace") for p in dest.rglob("*") if p.is_file() and p.suffix in (".ipynb", ".py")]
+    assert not any("BEGIN SOLUTION" in t or "'hidden': True" in t for t in texts)
+    assert (dest / "socklab" / "grading.py").exists(), "the checks ship with the course"
+
+
+def test_the_labs_tool_explains_a_wrong_command():
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", "lab99", "."],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "no lab 'lab99'; the labs are lab01_echo" in done.stderr
+
+
+def test_the_autograder_zip_carries_every_test_and_socklab(tmp_path):
+    archive = labs.autograder_zip(LABS[0], tmp_path)
+    with zipfile.ZipFile(archive) as zipped:
+        names = zipped.namelist()
+        tests = "".join(zipped.read(n).decode() for n in names if n.startswith("tests/"))
+        environment = zipped.read("environment.yml").decode()
+    assert "files/socklab/grading.py" in names, "the checks travel with the zip"
+    assert "'hidden': True" in tests
+    assert "python=3.11" in environment and "psutil" in environment
+
+
+def test_otter_config_of_every_lab_is_pdf_free():
+    for name in LABS:
+        config = json.loads((ROOT / "labs" / "autograder" / name / "otter_config.json").read_text())
+        assert config.get("pdf") in (None, False), config

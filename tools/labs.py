@@ -1,0 +1,236 @@
+"""Build the labs from their otter-grader sources, check they are current, grade submissions.
+
+    python tools/labs.py build [LAB ...]     regenerate the student and autograder files
+    python tools/labs.py check               exit 1 if any generated file differs from its source
+    python tools/labs.py grade LAB FOLDER [--out grades.csv] [--timeout 300]
+                                             grade every notebook in FOLDER, without Docker
+    python tools/labs.py zip LAB [--out DIR] the autograder zip, for otter grade or Gradescope
+    python tools/labs.py classroom DEST      a student-only copy of the course, for nbgitpuller
+
+Layout:
+    labs/source/LAB.ipynb        the source: prompts, solutions, public and hidden tests (edit this)
+    labs/LAB/                    what a learner opens: LAB.ipynb and tests/ (public tests only)
+    labs/autograder/LAB/         for instructors: the solution notebook and every test
+
+The autograder zip carries a copy of socklab (the checks live in
+socklab/grading.py), so it is built when needed, never committed: a change to
+socklab needs no rebuild of the labs. ``otter assign`` writes a random id into
+the cells it adds and a timestamp into the zip; both are made fixed here, so
+building twice gives the same bytes and ``check`` can compare.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import filecmp
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+LABS = ROOT / "labs"
+SOURCES = LABS / "source"
+AUTOGRADER = LABS / "autograder"
+# What otter writes next to a notebook when it runs; never part of a lab.
+RUN_LITTER = (".OTTER_LOG", "results.json", ".ipynb_checkpoints")
+# What otter assign writes that is not committed: the zip (built on demand) and its inputs.
+NOT_COMMITTED = ("autograder.zip", "socklab", "requirements.txt")
+
+
+def lab_names() -> list:
+    return sorted(p.stem for p in SOURCES.glob("lab*.ipynb"))
+
+
+def _normalise(dist: Path, name: str) -> None:
+    for notebook in dist.glob("*/*.ipynb"):
+        nb = json.loads(notebook.read_text())
+        for i, cell in enumerate(nb["cells"]):
+            if "id" in cell:
+                cell["id"] = f"cell-{i:03d}"
+        notebook.write_text(json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    zips = list((dist / "autograder").glob("*-autograder_*.zip"))
+    if len(zips) != 1:
+        raise SystemExit(f"{name}: expected one autograder zip from otter assign, found {zips}")
+    with zipfile.ZipFile(zips[0]) as zin:
+        members = {info.filename: (zin.read(info), info.external_attr) for info in zin.infolist()}
+    with zipfile.ZipFile(dist / "autograder" / "autograder.zip", "w", zipfile.ZIP_DEFLATED) as zout:
+        for filename in sorted(members):
+            data, attributes = members[filename]
+            info = zipfile.ZipInfo(filename, date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = attributes
+            zout.writestr(info, data)
+    zips[0].unlink()
+
+
+def assign(name: str, out: Path, run_tests: bool = False) -> Path:
+    """Run ``otter assign`` for one lab into ``out``; return the dist folder."""
+    source = SOURCES / f"{name}.ipynb"
+    dist = out / name
+    command = [sys.executable, "-m", "otter", "assign", str(source), str(dist)]
+    if not run_tests:
+        command.insert(4, "--no-run-tests")
+    done = subprocess.run(command, capture_output=True, text=True, cwd=SOURCES)
+    if done.returncode != 0:
+        raise SystemExit(f"otter assign failed for {name}:\n{done.stdout}\n{done.stderr}")
+    _normalise(dist, name)
+    return dist
+
+
+def build(names, run_tests=True) -> None:
+    for name in names:
+        with tempfile.TemporaryDirectory() as tmp:
+            dist = assign(name, Path(tmp), run_tests=run_tests)
+            for part, target in (("student", LABS / name), ("autograder", AUTOGRADER / name)):
+                shutil.rmtree(target, ignore_errors=True)
+                shutil.copytree(dist / part, target, ignore=shutil.ignore_patterns(*NOT_COMMITTED))
+        print(f"built {name}: labs/{name}/ and labs/autograder/{name}/")
+
+
+def _differences(left: Path, right: Path, prefix="") -> list:
+    compared = filecmp.dircmp(left, right, ignore=list(RUN_LITTER + NOT_COMMITTED))
+    found = [f"{prefix}{n} (only in the new build)" for n in compared.left_only]
+    found += [f"{prefix}{n} (not built from the source)" for n in compared.right_only]
+    found += [f"{prefix}{n} (differs)" for n in compared.diff_files]
+    _, mismatch, errors = filecmp.cmpfiles(left, right, compared.common_files, shallow=False)
+    found += [f"{prefix}{n} (differs)" for n in mismatch + errors if f"{prefix}{n} (differs)" not in found]
+    for sub in compared.common_dirs:
+        found += _differences(left / sub, right / sub, f"{prefix}{sub}/")
+    return found
+
+
+def stale() -> list:
+    """Every generated file that does not match what its source builds now."""
+    problems = []
+    names = lab_names()
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            dist = assign(name, Path(tmp))
+            for part, committed in (("student", LABS / name), ("autograder", AUTOGRADER / name)):
+                if not committed.is_dir():
+                    problems.append(f"{committed.relative_to(ROOT)} is missing")
+                    continue
+                problems += [f"{committed.relative_to(ROOT)}/{d}" for d in _differences(dist / part, committed)]
+    built = {p.name for p in LABS.glob("lab*") if p.is_dir()} | {p.name for p in AUTOGRADER.glob("lab*")}
+    problems += [f"labs/{n} has no source labs/source/{n}.ipynb" for n in sorted(built - set(names))]
+    return problems
+
+
+def autograder_zip(name: str, dest: Path) -> Path:
+    """Build the lab's autograder zip (tests, hidden ones included, and socklab) into ``dest``."""
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        dist = assign(name, Path(tmp))
+        target = dest / f"{name}-autograder.zip"
+        shutil.copy(dist / "autograder" / "autograder.zip", target)
+    return target
+
+
+def grade(name: str, folder: Path, out: Path, timeout: float) -> list:
+    """``otter run`` each submission in ``folder``, each bounded by ``timeout``; write a CSV."""
+    with tempfile.TemporaryDirectory() as tmp:
+        return _grade(autograder_zip(name, Path(tmp)), folder, out, timeout)
+
+
+def _grade(archive: Path, folder: Path, out: Path, timeout: float) -> list:
+    rows, questions = [], []
+    for submission in sorted(folder.glob("*.ipynb")):
+        row = {"submission": submission.name}
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                subprocess.run([sys.executable, "-m", "otter", "run", "--no-logo", "-a", str(archive), "-o", tmp,
+                                str(submission)], capture_output=True, check=True, timeout=timeout)
+                tests = json.loads((Path(tmp) / "results.json").read_text())["tests"]
+                scored = [t for t in tests if "max_score" in t]
+                for test in scored:
+                    row[test["name"]] = test["score"]
+                    if test["name"] not in questions:
+                        questions.append(test["name"])
+                row["total"] = sum(t["score"] for t in scored)
+                row["possible"] = sum(t["max_score"] for t in scored)
+                row["error"] = ""
+            except subprocess.TimeoutExpired:
+                row.update(total=0, error=f"stopped after {timeout:g} s: the notebook did not finish")
+            except subprocess.CalledProcessError as exc:
+                row.update(total=0, error=(exc.stderr or b"").decode(errors="replace").strip()[-300:])
+        rows.append(row)
+        print(f"{row['submission']}: {row['total']}" + (f"  ({row['error']})" if row["error"] else ""), flush=True)
+    with open(out, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, ["submission", *questions, "total", "possible", "error"], restval="")
+        writer.writeheader()
+        writer.writerows(rows)
+    return rows
+
+
+CLASSROOM = ("README.md", "Makefile", "requirements.txt", "environment.yml", "pyproject.toml", "socklab", "notebooks")
+
+
+def classroom(dest: Path) -> None:
+    """The course without solutions or hidden tests: what learners should pull in a graded class."""
+    if dest.exists() and any(dest.iterdir()):
+        raise SystemExit(f"{dest} is not empty: choose a new folder")
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *RUN_LITTER)
+    for item in CLASSROOM:
+        source = ROOT / item
+        if source.is_dir():
+            shutil.copytree(source, dest / item, ignore=ignore)
+        elif source.exists():
+            shutil.copy2(source, dest / item)
+    for name in lab_names():
+        shutil.copytree(LABS / name, dest / "labs" / name, ignore=ignore)
+    print(f"wrote {dest}: notebooks, socklab and the student labs; no labs/source, no labs/autograder")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True)
+    b = commands.add_parser("build", help="regenerate student and autograder files")
+    b.add_argument("labs", nargs="*")
+    b.add_argument("--no-run-tests", action="store_true", help="skip otter's own run of the solutions")
+    commands.add_parser("check", help="exit 1 if a generated file is stale")
+    g = commands.add_parser("grade", help="grade a folder of submissions without Docker")
+    g.add_argument("lab")
+    g.add_argument("folder", type=Path)
+    g.add_argument("--out", type=Path, default=Path("grades.csv"))
+    g.add_argument("--timeout", type=float, default=300)
+    z = commands.add_parser("zip", help="the autograder zip, for otter grade (Docker) or Gradescope")
+    z.add_argument("lab")
+    z.add_argument("--out", type=Path, default=ROOT / "build" / "autograder")
+    c = commands.add_parser("classroom", help="a student-only copy of the course")
+    c.add_argument("dest", type=Path)
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        unknown = sorted(set(args.labs) - set(lab_names()))
+        if unknown:
+            parser.error(f"no source for {unknown}; the labs are {', '.join(lab_names())}")
+        build(args.labs or lab_names(), run_tests=not args.no_run_tests)
+    elif args.command == "check":
+        problems = stale()
+        if problems:
+            print("Generated lab files differ from their sources; run `make labs`:\n  " + "\n  ".join(problems))
+            return 1
+        print(f"{len(lab_names())} labs are current")
+    elif args.command == "grade":
+        if args.lab not in lab_names():
+            parser.error(f"no lab {args.lab!r}; the labs are {', '.join(lab_names())}")
+        if not args.folder.is_dir():
+            parser.error(f"{args.folder} is not a folder of submitted notebooks")
+        grade(args.lab, args.folder, args.out, args.timeout)
+        print(f"wrote {args.out}")
+    elif args.command == "zip":
+        if args.lab not in lab_names():
+            parser.error(f"no lab {args.lab!r}; the labs are {', '.join(lab_names())}")
+        print(f"wrote {autograder_zip(args.lab, args.out)}")
+    else:
+        classroom(args.dest)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
