@@ -43,6 +43,7 @@ TARGETS = {
     "fidelity_threading": ("<", 1.15),
     "fidelity_forking": ("<", 1.15),
     "course_ratio": ("<", 2.0),
+    "lab_grading_seconds_max": ("<", 30.0),  # a class of 100 graded in under an hour on two cores
 }
 
 
@@ -275,6 +276,34 @@ def course(root: Path) -> dict:
     }
 
 
+def labs(root: Path) -> dict:
+    """Grade each lab's solution as an instructor would (``otter run``, no Docker); time it."""
+    import importlib.util
+    import shutil
+    import tempfile
+
+    tool = root / "tools" / "labs.py"
+    if not tool.exists():
+        return {}
+    spec = importlib.util.spec_from_file_location("socklab_labs_tool", tool)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    rows = []
+    for name in module.lab_names():
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = module.autograder_zip(name, Path(tmp) / "zip")
+            folder = Path(tmp) / "submissions"
+            folder.mkdir()
+            shutil.copy(root / "labs" / "autograder" / name / f"{name}.ipynb", folder / "solution.ipynb")
+            start = time.perf_counter()
+            (row,) = module._grade(archive, folder, Path(tmp) / "grades.csv", timeout=600)
+            seconds = time.perf_counter() - start
+        rows.append({"lab": name, "grading_seconds": round(seconds, 1),
+                     "score": f"{row.get('total')}/{row.get('possible')}", "error": row.get("error", "")})
+    slowest = max((r["grading_seconds"] for r in rows), default=None)
+    return {"labs": rows, "lab_grading_seconds_max": slowest}
+
+
 # ------------------------------------------------------------------------- main
 def machine() -> str:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
@@ -289,7 +318,10 @@ def machine() -> str:
     return f"{cores} cores, {model}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
 
 
-def run(quick: bool = False, sections=("stop", "recording", "fidelity", "scale", "course")) -> dict:
+SECTIONS = ("stop", "recording", "fidelity", "scale", "course", "labs")
+
+
+def run(quick: bool = False, sections=SECTIONS) -> dict:
     result = {"machine": machine()}
     if "stop" in sections:
         result.update(stop_and_start(n=5 if quick else 20))
@@ -302,6 +334,8 @@ def run(quick: bool = False, sections=("stop", "recording", "fidelity", "scale",
     if "course" in sections:
         root = Path(__file__).resolve().parent.parent
         result.update(course(root))
+    if "labs" in sections and not quick:
+        result.update(labs(Path(__file__).resolve().parent.parent))
     return result
 
 
@@ -328,6 +362,7 @@ def table(result: dict) -> str:
         ("course_seconds", "course, executing every notebook (s)"),
         ("course_floor_seconds", "course floor: kernel start + deliberate waits (s)"),
         ("course_ratio", "course / floor"),
+        ("lab_grading_seconds_max", "labs: grading one submission, slowest lab (s)"),
     ]
     for key, label in labels:
         if key in result:
@@ -341,6 +376,9 @@ def table(result: dict) -> str:
                      f"ideal {entry['ideal_seconds']} s"))
     for entry in result.get("notebooks", []):
         rows.append((f"  {entry['notebook']} (s)", str(entry["seconds"]), f"floor {entry['floor_seconds']}"))
+    for entry in result.get("labs", []):
+        rows.append((f"  {entry['lab']}: grading its solution (s)", str(entry["grading_seconds"]),
+                     f"score {entry['score']}" + (f", {entry['error']}" if entry["error"] else "")))
     width = [max(len(r[i]) for r in rows) for i in range(3)]
     lines = [f"measured on: {result['machine']}"]
     lines += ["  ".join(cell.ljust(width[i]) for i, cell in enumerate(row)).rstrip() for row in rows]
@@ -351,10 +389,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m socklab bench", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--quick", action="store_true", help="small counts: a smoke test, not a measurement")
-    parser.add_argument("--only", nargs="+", choices=["stop", "recording", "fidelity", "scale", "course"],
-                        help="run only these sections")
+    parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     args = parser.parse_args(argv)
-    result = run(quick=args.quick, sections=tuple(args.only or ("stop", "recording", "fidelity", "scale", "course")))
+    result = run(quick=args.quick, sections=tuple(args.only or SECTIONS))
     print(json.dumps(result, indent=2) if args.json else table(result))
     missed = [k for k in TARGETS if k in result and _verdict(k, result[k]).endswith("MISSED")]
     return 1 if missed and not args.quick else 0

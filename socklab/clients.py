@@ -178,9 +178,10 @@ def _busy_hint(server) -> str:
     busy = server.busy
     if not busy:
         return ""
+    serial = " a serial server answers no one else meanwhile;" if server.mode == "serial" else ""
     return (f" Server {server.name!r} is still busy with {len(busy)} request{'s' if len(busy) > 1 else ''} "
-            f"(the oldest for {busy[0]:.1f} s): a serial server answers no one else meanwhile; stop it with "
-            ".stop(), fix the handler, and start it again.")
+            f"(the oldest for {busy[0]:.1f} s):{serial} stop it with .stop() (or let its with block end), "
+            "fix the handler, and start it again.")
 
 
 def _raise_for(result: ClientResult, where: str, data: bytes, timeout: float, kind: str, server=None):

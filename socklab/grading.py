@@ -14,6 +14,7 @@ tests the others.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import socket
 import socketserver
@@ -144,67 +145,83 @@ def check_upper_handler(handler, part: str = "basic") -> None:
     _parts(part, ("basic", "pieces", "clients"))
     _need_handler(handler, "UpperHandler")
     with serve(handler, mode="threading", name="lab01-check") as server:
-        if part == "basic":
+        try:
+            _upper_handler_part(server, part)
+        except OSError as exc:  # the handler closed the connection early, most likely because it raised
+            _raise_handler_errors(server, "UpperHandler")
+            raise AssertionError(f"the connection failed ({type(exc).__name__}: {exc}): the handler must keep "
+                                 "reading until the client closes") from None
+
+
+def _upper_handler_part(server, part):
+    if part == "basic":
+        try:
+            reply = ask(server, b"hello\nsockets\n", timeout=WAIT)
+        except HandlerError as exc:
+            error = _handler_error(exc)
+            hint = ": write bytes, not str (line.upper() of the bytes line)" if "bytes-like" in error else ""
+            raise AssertionError(f"UpperHandler raised {error}{hint}") from None
+        except TimeoutError:
+            raise AssertionError(f"the conversation had not ended {WAIT:g} s after the client closed: "
+                                 f"{ECHO_EOF_HINT}") from None
+        assert reply != b"", ("the handler sent nothing back: read each line (for line in self.rfile) and "
+                              "write it back with self.wfile.write(line.upper())")
+        assert reply == b"HELLO\nSOCKETS\n", (
+            f"for b'hello\\nsockets\\n' the answer was {reply!r}, expected b'HELLO\\nSOCKETS\\n': "
+            "write each line back with .upper(), newline included")
+    elif part == "pieces":
+        with _connect(server.address) as conn:
+            conn.sendall(b"hel")
+            conn.settimeout(0.2)
             try:
-                reply = ask(server, b"hello\nsockets\n", timeout=WAIT)
-            except HandlerError as exc:
-                raise AssertionError(f"UpperHandler raised {_handler_error(exc)}") from None
-            except TimeoutError:
-                raise AssertionError(f"no complete answer within {WAIT:g} s after the client closed: "
+                early = conn.recv(100)
+            except socket.timeout:
+                early = None
+            assert early != b"", ("the handler closed the connection in the middle of a line: keep reading "
+                                  "lines until the client closes")
+            assert early is None, (
+                f"the handler answered {early!r} before the line was complete: read whole lines "
+                "(self.rfile.readline() or `for line in self.rfile`), not what one recv returns")
+            conn.settimeout(WAIT)
+            conn.sendall(b"lo\nwor")
+            time.sleep(0.05)
+            for byte in b"ld\n":
+                conn.sendall(bytes([byte]))
+                time.sleep(0.01)
+            conn.shutdown(socket.SHUT_WR)
+            try:
+                reply = _read_all(conn)
+            except AssertionError:
+                raise AssertionError(f"the conversation had not ended {WAIT:g} s after the client closed: "
                                      f"{ECHO_EOF_HINT}") from None
-            assert reply == b"HELLO\nSOCKETS\n", (
-                f"for b'hello\\nsockets\\n' the answer was {reply!r}, expected b'HELLO\\nSOCKETS\\n': "
-                "write each line back with .upper(), newline included")
-        elif part == "pieces":
-            with _connect(server.address) as conn:
-                conn.sendall(b"hel")
-                conn.settimeout(0.2)
-                try:
-                    early = conn.recv(100)
-                except socket.timeout:
-                    early = None
-                assert early is None, (
-                    f"the handler answered {early!r} before the line was complete: read whole lines "
-                    "(self.rfile.readline() or `for line in self.rfile`), not what one recv returns")
-                conn.settimeout(WAIT)
-                conn.sendall(b"lo\nwor")
-                time.sleep(0.05)
-                for byte in b"ld\n":
-                    conn.sendall(bytes([byte]))
-                    time.sleep(0.01)
+        _raise_handler_errors(server, "UpperHandler")
+        assert reply == b"HELLO\nWORLD\n", (
+            f"for b'hello\\nworld\\n' sent in pieces the answer was {reply!r}, expected b'HELLO\\nWORLD\\n': "
+            "answer each whole line once")
+    else:
+        conns = [_connect(server.address) for _ in range(5)]
+        try:
+            for round_ in range(2):
+                for i, conn in enumerate(conns):
+                    conn.sendall(f"client {i} line {round_}\n".encode())
+            for conn in conns:
                 conn.shutdown(socket.SHUT_WR)
+            replies = []
+            for conn in conns:
                 try:
-                    reply = _read_all(conn)
+                    replies.append(_read_all(conn))
                 except AssertionError:
-                    raise AssertionError(f"no complete answer within {WAIT:g} s: {ECHO_EOF_HINT}") from None
-            _raise_handler_errors(server, "UpperHandler")
-            assert reply == b"HELLO\nWORLD\n", (
-                f"for b'hello\\nworld\\n' sent in pieces the answer was {reply!r}, expected b'HELLO\\nWORLD\\n': "
-                "answer each whole line once")
-        else:
-            conns = [_connect(server.address) for _ in range(5)]
-            try:
-                for round_ in range(2):
-                    for i, conn in enumerate(conns):
-                        conn.sendall(f"client {i} line {round_}\n".encode())
-                for conn in conns:
-                    conn.shutdown(socket.SHUT_WR)
-                replies = []
-                for conn in conns:
-                    try:
-                        replies.append(_read_all(conn))
-                    except AssertionError:
-                        raise AssertionError(f"five clients at once: one got no complete answer within {WAIT:g} s; "
-                                             f"{ECHO_EOF_HINT}") from None
-            finally:
-                for conn in conns:
-                    conn.close()
-            _raise_handler_errors(server, "UpperHandler")
-            for i, reply in enumerate(replies):
-                expected = f"CLIENT {i} LINE 0\nCLIENT {i} LINE 1\n".encode()
-                assert reply == expected, (
-                    f"with five clients at once, client {i} got {reply!r}, expected {expected!r}: keep what "
-                    "belongs to one client on self (or in local variables), never on the class")
+                    raise AssertionError(f"five clients at once: one conversation had not ended {WAIT:g} s "
+                                         f"after its client closed; {ECHO_EOF_HINT}") from None
+        finally:
+            for conn in conns:
+                conn.close()
+        _raise_handler_errors(server, "UpperHandler")
+        for i, reply in enumerate(replies):
+            expected = f"CLIENT {i} LINE 0\nCLIENT {i} LINE 1\n".encode()
+            assert reply == expected, (
+                f"with five clients at once, client {i} got {reply!r}, expected {expected!r}: keep what "
+                "belongs to one client on self (or in local variables), never on the class")
 
 
 def _raise_handler_errors(server, name):
@@ -281,28 +298,53 @@ def _frame(payload: bytes) -> bytes:
 def check_framing(send_msg, recv_msg, part: str = "roundtrip") -> None:
     """Lab 02, ``send_msg(sock, payload)`` and ``recv_msg(sock)``.
 
-    roundtrip: a message and an empty one arrive intact. prefix: send_msg
-    writes a 4-byte big-endian length, then the payload. pieces: recv_msg
-    reassembles a message sent one byte at a time. many: three messages sent
-    in one piece come out as three. big: 16 MiB. closed: a peer that closes
-    mid-message makes recv_msg raise ConnectionError.
+    send_msg alone: prefix: a 4-byte big-endian length, then the payload.
+    whole: all of a 4 MiB payload leaves (sendall, not send).
+    recv_msg alone, fed by a correct sender: roundtrip: a message and an empty
+    one arrive intact. pieces: a message sent one byte at a time. many: three
+    messages sent in one piece come out as three. big: 16 MiB. closed: a peer
+    that closes mid-message makes recv_msg raise ConnectionError.
     """
-    _parts(part, ("roundtrip", "prefix", "pieces", "many", "big", "closed"))
-    if part != "prefix":
-        _need_function(recv_msg, "recv_msg")
-    if part in ("roundtrip", "prefix", "big"):
+    _parts(part, ("prefix", "whole", "roundtrip", "pieces", "many", "big", "closed"))
+    if part in ("prefix", "whole"):
         _need_function(send_msg, "send_msg")
+    else:
+        _need_function(recv_msg, "recv_msg")
     left, right = socket.socketpair()
     left.settimeout(WAIT * 2)
     right.settimeout(WAIT * 2)
     recv_hint = ("read exactly 4 bytes, unpack the length with struct.unpack('>I', ...), then read exactly "
-                 "that many bytes, calling recv in a loop; raise ConnectionError if recv returns b'' first")
+                 "that many bytes, calling recv in a loop and asking for no more than you still need; "
+                 "raise ConnectionError if recv returns b'' first")
     try:
         if part == "roundtrip":
             for payload in (b"hello, framing", b""):
-                _run(WAIT, send_msg, left, payload, what="send_msg()")
+                left.sendall(_frame(payload))
                 got = _run(WAIT, recv_msg, right, what="recv_msg()", hint=recv_hint)
                 assert got == payload, f"sent {payload!r}, recv_msg returned {got!r}: {recv_hint}"
+        elif part == "whole":
+            payload = bytes(range(256)) * (4 * 1024 * 1024 // 256)
+            sender = threading.Thread(target=_quietly, args=(send_msg, left, payload), daemon=True)
+            sender.start()
+            wire = bytearray()
+            deadline = time.monotonic() + WAIT
+            right.settimeout(0.2)
+            while len(wire) < len(payload) + 4 and time.monotonic() < deadline:
+                try:
+                    chunk = right.recv(1 << 20)
+                except socket.timeout:
+                    if not sender.is_alive():
+                        break
+                    continue
+                if not chunk:
+                    break
+                wire += chunk
+            sender.join(WAIT)
+            assert len(wire) == len(payload) + 4, (
+                f"send_msg of 4 MiB put {len(wire):,} of {len(payload) + 4:,} bytes on the wire: use sendall, "
+                "not send (one send may send only part, and returns how much)")
+            assert bytes(wire[4:]) == payload and wire[:4] == HEADER.pack(len(payload)), (
+                "send_msg of 4 MiB sent the right number of bytes, but not the length prefix followed by the payload")
         elif part == "prefix":
             _run(WAIT, send_msg, left, b"hi", what="send_msg()")
             left.shutdown(socket.SHUT_WR)
@@ -327,14 +369,13 @@ def check_framing(send_msg, recv_msg, part: str = "roundtrip") -> None:
                                      "length the prefix gives, no more; the rest belongs to the next message")
         elif part == "big":
             payload = bytes(range(256)) * (16 * 1024 * 1024 // 256)
-            sender = threading.Thread(target=_quietly, args=(send_msg, left, payload), daemon=True)
-            sender.start()
+            sender = _writer(left, _frame(payload), step=len(payload) + 4, pause=0)
             got = _run(WAIT * 4, recv_msg, right, what="recv_msg() of 16 MiB",
-                       hint="send_msg must send every byte (sendall, not send: one send may send only part), "
-                            "and recv_msg must call recv until it has them all")
+                       hint="call recv until you have every byte; one recv returns at most what has arrived")
             sender.join(WAIT)
             assert got == payload, (f"a 16 MiB message came out as {len(got):,} bytes"
-                                    f"{'' if len(got) != len(payload) else ', different'}: {recv_hint}")
+                                    f"{'' if len(got) != len(payload) else ', different'}: call recv until you "
+                                    "have every byte; one recv returns at most what has arrived")
         else:
             for cut in (HEADER.pack(10) + b"abc", b"\x00\x00"):
                 a, b = socket.socketpair()
@@ -396,8 +437,16 @@ def check_datagram_handler(handler, part: str = "basic") -> None:
             try:
                 reply = ask(server, payload, timeout=WAIT)
             except HandlerError as exc:
-                raise AssertionError(f"DatagramUpperHandler raised {_handler_error(exc)}: work on the bytes "
-                                     "(data.upper()), without decoding them") from None
+                error = _handler_error(exc)
+                if "tuple" in error:
+                    hint = "self.request is a pair: data, sock = self.request"
+                elif "Destination address required" in error or "not connected" in error:
+                    hint = "answer with sock.sendto(reply, self.client_address): a datagram needs its address"
+                elif "decode" in error or "Unicode" in error:
+                    hint = "work on the bytes (data.upper()), without decoding them"
+                else:
+                    hint = "answer with sock.sendto(data.upper(), self.client_address)"
+                raise AssertionError(f"DatagramUpperHandler raised {error}: {hint}") from None
             except TimeoutError:
                 raise AssertionError(f"no answer within {WAIT:g} s: send it back with "
                                      "sock.sendto(data.upper(), self.client_address)") from None
@@ -490,7 +539,13 @@ def _check_ignores_strangers(request):
     thread = threading.Thread(target=answer, daemon=True, name="socklab-grading-server")
     thread.start()
     try:
-        got = _run(WAIT, request, server.getsockname(), b"real", timeout=0.5, retries=1, what="request()")
+        try:
+            got = _run(WAIT, request, server.getsockname(), b"real", timeout=0.5, retries=1, what="request()",
+                       expect=(TimeoutError,))
+        except TimeoutError:
+            raise AssertionError("a stranger's datagram came first, then the server's answer, and request() gave "
+                                 "up: after ignoring a stranger, keep waiting for the rest of this try's timeout "
+                                 "(or connect() the socket to the server)") from None
         assert got == b"REAL", (f"a stranger answered first and request() returned {got!r}: ignore a reply whose "
                                 "address is not the server's (compare what recvfrom returns), or connect() the "
                                 "socket to the server so the kernel drops the rest")
@@ -544,8 +599,13 @@ class _ChatRun:
     def check_errors(self):
         if self.errors:
             last = self.errors[0].strip().splitlines()[-1]
-            raise AssertionError(f"a chat handler raised {last}: when a client leaves, remove it (in finish(), "
-                                 "holding the lock), and skip clients whose socket fails")
+            if "changed size during iteration" in last:
+                hint = ("another handler changed members while this one looped over it: copy the set while "
+                        "holding the lock, then write to the copy")
+            else:
+                hint = ("when a client leaves, remove it (in finish(), holding the lock), and skip clients "
+                        "whose socket fails (catch OSError around the write)")
+            raise AssertionError(f"a chat handler raised {last}: {hint}")
 
     def close(self):
         for conn in self.clients:
@@ -555,30 +615,71 @@ class _ChatRun:
         stopper.join(WAIT)
         self.server.server_close()
         self.loop.join(WAIT)
-        self._stop_spinning_handlers()
+        _stop_lingering_handlers(self.threads_before)
 
-    def _stop_spinning_handlers(self):
-        """A handler that never returns would burn a core in the learner's kernel for good: stop it."""
-        from .servers import _interrupt_thread, _Stopped
 
-        lingering = [t for t in threading.enumerate() if t not in self.threads_before and t.is_alive()
-                     and "process_request" in t.name]
-        if not lingering:
-            return
-        previous = threading.excepthook
+def _stop_lingering_handlers(threads_before, grace: float = 0.5) -> int:
+    """Stop socketserver handler threads started since ``threads_before`` that will not end.
 
-        def quiet(args):
-            if not issubclass(args.exc_type, _Stopped):
-                previous(args)
+    A handler that never returns (a loop that ignores end of stream) would burn
+    a core in the learner's kernel until it restarts. Give each a moment to end
+    by itself, then raise an exception inside it. Returns how many were stopped.
+    """
+    from .servers import _interrupt_thread, _Stopped
 
-        threading.excepthook = quiet
-        try:
-            for thread in lingering:
-                _interrupt_thread(thread)
-            for thread in lingering:
-                thread.join(1.0)
-        finally:
-            threading.excepthook = previous
+    lingering = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()
+                 and "process_request" in t.name]
+    deadline = time.monotonic() + grace
+    for thread in lingering:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    lingering = [t for t in lingering if t.is_alive()]
+    if not lingering:
+        return 0
+    previous = threading.excepthook
+
+    def quiet(args):
+        if not issubclass(args.exc_type, _Stopped):
+            previous(args)
+
+    threading.excepthook = quiet
+    try:
+        for thread in lingering:
+            _interrupt_thread(thread)
+        for thread in lingering:
+            thread.join(1.0)
+    finally:
+        threading.excepthook = previous
+    return len(lingering)
+
+
+@contextlib.contextmanager
+def serving(server):
+    """Serve a ``socketserver`` server you built yourself, in the background, for a ``with`` block.
+
+    On leaving the block: shut it down, close it, and stop any handler thread
+    that is still running (a handler that never returns), saying so.
+    """
+    if not isinstance(server, socketserver.BaseServer):
+        raise TypeError(f"serving() takes a socketserver server object, such as ChatServer(('127.0.0.1', 0)), "
+                        f"got {server!r}")
+    threads_before = set(threading.enumerate())
+    server.daemon_threads = True
+    server.block_on_close = False
+    loop = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True,
+                            name="socklab-serving")
+    loop.start()
+    try:
+        yield server
+    finally:
+        stopper = threading.Thread(target=server.shutdown, daemon=True, name="socklab-serving-stop")
+        stopper.start()
+        stopper.join(WAIT)
+        server.server_close()
+        loop.join(WAIT)
+        stopped = _stop_lingering_handlers(threads_before)
+        if stopped:
+            print(f"(stopped {stopped} handler thread{'s' if stopped > 1 else ''} still running after "
+                  "the server closed: a handler must return when its client closes)")
 
 
 def _wait_joined(run, talker, listeners):
@@ -654,6 +755,8 @@ def check_chat_server(server_class, part: str = "broadcast") -> None:
     try:
         _chat_part(run, part, threads_before)
     except OSError as exc:
+        time.sleep(0.1)
+        run.check_errors()  # the handler's own error says more than the client's broken connection
         raise AssertionError(f"talking to the chat server failed ({type(exc).__name__}: {exc}): handle() must "
                              "keep reading lines until its client closes") from None
     finally:
@@ -752,11 +855,11 @@ def check_measure(measure, part: str = "sleeping") -> None:
     _parts(part, ("sleeping", "stops"))
     _need_function(measure, "measure")
     if part == "stops":
-        before = {s.name for s in running()}
+        before = {id(s) for s in running()}
         value = _run(WAIT * 3, measure, "threading", False, what="measure('threading', False)")
         assert isinstance(value, float), (f"measure('threading', False) returned {value!r}: return the makespan "
                                           "in seconds, a float (result.makespan)")
-        left = [s.name for s in running() if s.name not in before]
+        left = [s.name for s in running() if id(s) not in before]
         assert not left, (f"measure() left {left} running: use `with socklab.serve(...) as server:` so the "
                           "server stops when the block ends")
         return
@@ -770,7 +873,8 @@ def check_measure(measure, part: str = "sleeping") -> None:
         "about 0.8 s: serve with work=0.2, and load 4 clients at once")
     assert 0.2 <= threaded and threaded * 2 < serial, (
         f"measure('threading', False) returned {threaded:.2f} s against serial {serial:.2f} s; threads should "
-        "overlap the waits, about 0.2 s: pass mode to socklab.serve")
+        "overlap the waits, about 0.2 s: pass mode to socklab.serve, and let the 4 clients arrive at once "
+        "(socklab.load's default, concurrent=True)")
 
 
 def check_results(results, part: str = "complete") -> None:

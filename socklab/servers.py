@@ -934,6 +934,8 @@ def serve(
         )
     if not isinstance(work, (int, float)) or isinstance(work, bool) or work != work or work < 0:
         raise ValueError(f"work must be a number of seconds >= 0, got {work!r}")
+    if not isinstance(cpu, bool):
+        raise TypeError(f"cpu must be True (computing) or False (sleeping), got {cpu!r}")
     if backlog is not None and (not isinstance(backlog, int) or isinstance(backlog, bool) or backlog < 0):
         raise ValueError(f"backlog must be an int >= 0, got {backlog!r}")
     if kind in UNIX_KINDS:

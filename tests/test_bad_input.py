@@ -204,6 +204,8 @@ CASES = [
          "explorer-bad-mode"),
     case(lambda r, p: socklab.plot_timeline(socklab.LoadResult("x", True, [], []), by="lane"), ValueError,
          "by must be 'client' or 'worker'", "plot-timeline-bad-by"),
+    case(lambda r, p: socklab.serve(work=0.1, cpu="computing"), TypeError,
+         "cpu must be True (computing) or False (sleeping)", "serve-cpu-not-bool"),
     case(lambda r, p: socklab.trace_request("tpc"), ValueError, "kind must be one of tcp", "trace-bad-kind"),
     case(lambda r, p: socklab.trace_request("tcp", base="Handler"), ValueError,
          "base must be one of BaseRequestHandler", "trace-bad-base"),

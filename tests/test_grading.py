@@ -139,6 +139,7 @@ def test_lab01_right_handler_passes(part):
     (Raises, "basic", "UpperHandler raised TypeError"),
     (Chunkwise, "pieces", "before the line was complete"),
     (SharedOnTheClass, "clients", "never on the class"),
+    (Raises, "pieces", "UpperHandler raised TypeError"),
     (object, "basic", "must be a class that inherits from socketserver.BaseRequestHandler"),
 ])
 def test_lab01_wrong_handler_fails_with_the_fix(wrong, part, fragment):
@@ -229,15 +230,17 @@ def recv_returns_short(sock):
     return body
 
 
-@pytest.mark.parametrize("part", ["roundtrip", "prefix", "pieces", "many", "big", "closed"])
+@pytest.mark.parametrize("part", ["prefix", "whole", "roundtrip", "pieces", "many", "big", "closed"])
 def test_lab02_right_framing_passes(part):
     within_bound(grading.check_framing, send_msg, recv_msg, part)
 
 
 @pytest.mark.parametrize("sender, receiver, part, fragment", [
-    (..., recv_msg, "roundtrip", "send_msg is not written yet"),
+    (..., recv_msg, "prefix", "send_msg is not written yet"),
+    (send_msg, ..., "roundtrip", "recv_msg is not written yet"),
     (send_little_endian, recv_msg, "prefix", "big-endian"),
-    (send_with_send, recv_msg, "big", "16 MiB"),
+    (send_with_send, recv_msg, "whole", "use sendall, not send"),
+    (send_msg, recv_greedy, "big", "call recv until you have every byte"),
     (send_msg, recv_one_recv, "pieces", "one byte at a time"),
     (send_msg, recv_greedy, "many", "no more; the rest belongs to the next message"),
     (send_msg, recv_loops_on_close, "closed", "recv_msg() did not return within 3 s"),
@@ -536,3 +539,26 @@ def test_within_works_off_the_main_thread():
     thread.join(3)
     assert result["message"] == "sleep() did not return within 0.2 s"
     time.sleep(0.5)  # the abandoned call ends on its own
+
+
+class SpinningHandler(socketserver.StreamRequestHandler):
+    def handle(self):
+        while True:
+            self.rfile.readline()  # b"" forever once the client has gone
+
+
+def test_serving_runs_a_server_and_stops_handlers_that_never_return(capsys):
+    with grading.serving(socketserver.ThreadingTCPServer(("127.0.0.1", 0), UpperHandler)) as server:
+        with socket.create_connection(server.server_address, timeout=2) as conn:
+            conn.sendall(b"hi\n")
+            assert conn.recv(10) == b"HI\n"
+    assert capsys.readouterr().out == ""
+    start = time.monotonic()
+    with grading.serving(socketserver.ThreadingTCPServer(("127.0.0.1", 0), SpinningHandler)) as server:
+        socket.create_connection(server.server_address, timeout=2).close()
+        time.sleep(0.1)
+    assert time.monotonic() - start < 3
+    assert "stopped 1 handler thread still running" in capsys.readouterr().out
+    with pytest.raises(TypeError, match="takes a socketserver server object"):
+        with grading.serving(UpperHandler):
+            pass

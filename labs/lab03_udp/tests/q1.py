@@ -2,7 +2,7 @@ OK_FORMAT = True
 
 test = {   'name': 'q1',
     'points': 2,
-    'suites': [   {   'cases': [{'code': ">>> from socklab import grading\n>>> grading.check_datagram_handler(DatagramUpperHandler, 'basic')\n", 'hidden': False, 'locked': False}],
+    'suites': [   {   'cases': [{'code': ">>> socklab.grading.check_datagram_handler(DatagramUpperHandler, 'basic')\n", 'hidden': False, 'locked': False}],
                       'scored': True,
                       'setup': '',
                       'teardown': '',

@@ -2,8 +2,10 @@ OK_FORMAT = True
 
 test = {   'name': 'q2',
     'points': 4,
-    'suites': [   {   'cases': [   {'code': ">>> from socklab import grading\n>>> grading.check_request(request, 'basic')\n", 'hidden': False, 'locked': False},
-                                   {'code': ">>> from socklab import grading\n>>> grading.check_request(request, 'gives_up')\n", 'hidden': False, 'locked': False}],
+    'suites': [   {   'cases': [   {'code': ">>> socklab.grading.check_request(request, 'basic')\n", 'hidden': False, 'locked': False},
+                                   {'code': ">>> socklab.grading.check_request(request, 'gives_up')\n", 'hidden': False, 'locked': False},
+                                   {'code': ">>> socklab.grading.check_request(request, 'retry')\n", 'hidden': False, 'locked': False},
+                                   {'code': ">>> socklab.grading.check_request(request, 'stranger')\n", 'hidden': False, 'locked': False}],
                       'scored': True,
                       'setup': '',
                       'teardown': '',

@@ -2,7 +2,7 @@ OK_FORMAT = True
 
 test = {   'name': 'q1',
     'points': 4,
-    'suites': [   {   'cases': [{'code': ">>> from socklab import grading\n>>> grading.check_chat_server(ChatServer, 'broadcast')\n", 'hidden': False, 'locked': False}],
+    'suites': [   {   'cases': [{'code': ">>> socklab.grading.check_chat_server(ChatServer, 'broadcast')\n", 'hidden': False, 'locked': False}],
                       'scored': True,
                       'setup': '',
                       'teardown': '',

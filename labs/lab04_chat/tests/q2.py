@@ -2,8 +2,12 @@ OK_FORMAT = True
 
 test = {   'name': 'q2',
     'points': 3,
-    'suites': [   {   'cases': [   {'code': ">>> from socklab import grading\n>>> grading.check_chat_server(ChatServer, 'leave')\n", 'hidden': False, 'locked': False},
+    'suites': [   {   'cases': [   {'code': ">>> socklab.grading.check_chat_server(ChatServer, 'leave')\n", 'hidden': False, 'locked': False},
                                    {   'code': ">>> assert removed_in in ('setup', 'handle', 'finish', 'broadcast'), 'removed_in must be one of the four method names'\n",
+                                       'hidden': False,
+                                       'locked': False},
+                                   {   'code': ">>> assert removed_in == 'finish', 'which of the three steps runs after handle(), even when handle() raises? (notebook 05, One request, step by "
+                                               "step)'\n",
                                        'hidden': False,
                                        'locked': False}],
                       'scored': True,

@@ -2,8 +2,4 @@ OK_FORMAT = True
 
 test = {   'name': 'q2',
     'points': 3,
-    'suites': [   {   'cases': [{'code': ">>> from socklab import grading\n>>> grading.check_measure(measure, 'sleeping')\n", 'hidden': False, 'locked': False}],
-                      'scored': True,
-                      'setup': '',
-                      'teardown': '',
-                      'type': 'doctest'}]}
+    'suites': [{'cases': [{'code': ">>> socklab.grading.check_measure(measure, 'sleeping')\n", 'hidden': False, 'locked': False}], 'scored': True, 'setup': '', 'teardown': '', 'type': 'doctest'}]}

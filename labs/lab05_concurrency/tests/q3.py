@@ -2,8 +2,4 @@ OK_FORMAT = True
 
 test = {   'name': 'q3',
     'points': 4,
-    'suites': [   {   'cases': [{'code': ">>> from socklab import grading\n>>> grading.check_results(results, 'complete')\n", 'hidden': False, 'locked': False}],
-                      'scored': True,
-                      'setup': '',
-                      'teardown': '',
-                      'type': 'doctest'}]}
+    'suites': [{'cases': [{'code': ">>> socklab.grading.check_results(results, 'complete')\n", 'hidden': False, 'locked': False}], 'scored': True, 'setup': '', 'teardown': '', 'type': 'doctest'}]}

@@ -2,8 +2,8 @@ OK_FORMAT = True
 
 test = {   'name': 'q2',
     'points': 3,
-    'suites': [   {   'cases': [   {'code': ">>> from socklab import grading\n>>> grading.check_measure(measure, 'sleeping')\n", 'hidden': False, 'locked': False},
-                                   {'code': ">>> from socklab import grading\n>>> grading.check_measure(measure, 'stops')\n", 'hidden': True, 'locked': False}],
+    'suites': [   {   'cases': [   {'code': ">>> socklab.grading.check_measure(measure, 'sleeping')\n", 'hidden': False, 'locked': False},
+                                   {'code': ">>> socklab.grading.check_measure(measure, 'stops')\n", 'hidden': True, 'locked': False}],
                       'scored': True,
                       'setup': '',
                       'teardown': '',

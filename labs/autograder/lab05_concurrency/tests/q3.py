@@ -2,9 +2,9 @@ OK_FORMAT = True
 
 test = {   'name': 'q3',
     'points': 4,
-    'suites': [   {   'cases': [   {'code': ">>> from socklab import grading\n>>> grading.check_results(results, 'complete')\n", 'hidden': False, 'locked': False},
-                                   {'code': ">>> from socklab import grading\n>>> grading.check_results(results, 'sleeping')\n", 'hidden': True, 'locked': False},
-                                   {'code': ">>> from socklab import grading\n>>> grading.check_results(results, 'cpu')\n", 'hidden': True, 'locked': False}],
+    'suites': [   {   'cases': [   {'code': ">>> socklab.grading.check_results(results, 'complete')\n", 'hidden': False, 'locked': False},
+                                   {'code': ">>> socklab.grading.check_results(results, 'sleeping')\n", 'hidden': True, 'locked': False},
+                                   {'code': ">>> socklab.grading.check_results(results, 'cpu')\n", 'hidden': True, 'locked': False}],
                       'scored': True,
                       'setup': '',
                       'teardown': '',
