@@ -296,7 +296,7 @@ def labs(root: Path) -> dict:
             folder.mkdir()
             shutil.copy(root / "labs" / "autograder" / name / f"{name}.ipynb", folder / "solution.ipynb")
             start = time.perf_counter()
-            (row,) = module._grade(archive, folder, Path(tmp) / "grades.csv", timeout=600)
+            (row,) = module._grade(archive, folder, Path(tmp) / "grades.csv", timeout=600, quiet=True)
             seconds = time.perf_counter() - start
         rows.append({"lab": name, "grading_seconds": round(seconds, 1),
                      "score": f"{row.get('total')}/{row.get('possible')}", "error": row.get("error", "")})
@@ -326,7 +326,7 @@ def run(quick: bool = False, sections=SECTIONS) -> dict:
     if "stop" in sections:
         result.update(stop_and_start(n=5 if quick else 20))
     if "recording" in sections:
-        result.update(recording(requests=200 if quick else 2000, rounds=1 if quick else 3))
+        result.update(recording(requests=200 if quick else 2000, rounds=1 if quick else 7))
     if "fidelity" in sections:
         result.update(fidelity(clients=4 if quick else 8, work=0.05 if quick else 0.2))
     if "scale" in sections:

@@ -137,7 +137,7 @@ def grade(name: str, folder: Path, out: Path, timeout: float) -> list:
         return _grade(autograder_zip(name, Path(tmp)), folder, out, timeout)
 
 
-def _grade(archive: Path, folder: Path, out: Path, timeout: float) -> list:
+def _grade(archive: Path, folder: Path, out: Path, timeout: float, quiet: bool = False) -> list:
     rows, questions = [], []
     for submission in sorted(folder.glob("*.ipynb")):
         row = {"submission": submission.name}
@@ -159,7 +159,8 @@ def _grade(archive: Path, folder: Path, out: Path, timeout: float) -> list:
             except subprocess.CalledProcessError as exc:
                 row.update(total=0, error=(exc.stderr or b"").decode(errors="replace").strip()[-300:])
         rows.append(row)
-        print(f"{row['submission']}: {row['total']}" + (f"  ({row['error']})" if row["error"] else ""), flush=True)
+        if not quiet:
+            print(f"{row['submission']}: {row['total']}" + (f"  ({row['error']})" if row["error"] else ""), flush=True)
     with open(out, "w", newline="") as handle:
         writer = csv.DictWriter(handle, ["submission", *questions, "total", "possible", "error"], restval="")
         writer.writeheader()
