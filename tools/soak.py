@@ -2,6 +2,7 @@
 
     python tools/soak.py                     # notebook validation, 10 runs
     python tools/soak.py --runs 3 --all      # the whole of `make test`, 3 runs
+    python tools/soak.py --runs 3 --labs     # the labs' checks and grading, 3 runs
 
 A check that fails only under load was a wrong check (a timing assertion
 without enough margin), not a slow machine: the course must hold up on a busy
@@ -17,6 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK_CHECKS = ["notebooks", "tests/test_notebooks.py", "tests/test_kernel.py"]
+LAB_CHECKS = ["tests/test_grading.py", "tests/test_labs.py"]
 NBVAL = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
          "--nbval-cell-timeout=120"]
 
@@ -25,9 +27,10 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--all", action="store_true", help="run all of tests/ too, not only the notebook checks")
+    parser.add_argument("--labs", action="store_true", help="the labs' checks and grading instead")
     parser.add_argument("--no-load", action="store_true", help="do not keep a core busy")
     args = parser.parse_args(argv)
-    paths = (["tests", "notebooks"] if args.all else NOTEBOOK_CHECKS)
+    paths = ["tests", "notebooks"] if args.all else LAB_CHECKS if args.labs else NOTEBOOK_CHECKS
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", *paths, *NBVAL]
     burner = None
     if not args.no_load:
