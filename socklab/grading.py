@@ -87,6 +87,7 @@ def _run(seconds, func, *args, what="", hint="", expect=(), **kwargs):
 
 
 def _need_handler(handler, name, base=socketserver.BaseRequestHandler):
+    """The learner's class exists and has the right base (a handler, or a server for lab 04)."""
     if handler is Ellipsis or handler is None:
         raise AssertionError(f"{name} is not written yet: replace the ... with your class")
     if not isinstance(handler, type) or not issubclass(handler, base):
@@ -556,11 +557,7 @@ class _ChatRun:
     """A learner's ChatServer serving in a thread, with its handler errors kept."""
 
     def __init__(self, server_class):
-        if server_class is Ellipsis or server_class is None:
-            raise AssertionError("ChatServer is not written yet: replace the ... with your class")
-        if not (isinstance(server_class, type) and issubclass(server_class, socketserver.ThreadingTCPServer)):
-            raise AssertionError(f"ChatServer must be a class that inherits from socketserver.ThreadingTCPServer, "
-                                 f"got {server_class!r}")
+        _need_handler(server_class, "ChatServer", base=socketserver.ThreadingTCPServer)
         try:
             self.server = _run(WAIT, server_class, ("127.0.0.1", 0), what="ChatServer(('127.0.0.1', 0))",
                                expect=(TypeError,))

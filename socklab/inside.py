@@ -57,13 +57,22 @@ class Trace:
         for name in STEPS:
             yield name, outcome.get(name, "did not run")
 
+    def _title(self) -> str:
+        return f"{self.base} on a {self.kind} server" + (f", {self.raises}() raising" if self.raises else "")
+
+    def _handler_saw(self) -> list:
+        return [("self.request", self.request or "(handler never reached handle)"),
+                ("self.client_address", self.client_address or "-"),
+                ("self.server", self.server or "-")]
+
+    def _got_back(self) -> str:
+        return "nothing" if self.reply is None else repr(self.reply)
+
     def __str__(self):
-        lines = [f"{self.base} on a {self.kind} server" + (f", {self.raises}() raising" if self.raises else "")]
+        lines = [self._title()]
         lines += [f"  {name:<7} {what}" for name, what in self._rows()]
-        lines.append(f"  self.request        {self.request or '(handler never reached handle)'}")
-        lines.append(f"  self.client_address {self.client_address or '-'}")
-        lines.append(f"  self.server         {self.server or '-'}")
-        lines.append(f"  client sent {self.sent!r}, got back {'nothing' if self.reply is None else repr(self.reply)}")
+        lines += [f"  {label:<20}{value}" for label, value in self._handler_saw()]
+        lines.append(f"  client sent {self.sent!r}, got back {self._got_back()}")
         if self.error:
             lines.append(f"  socklab reported: {self.error}")
         return "\n".join(lines)
@@ -77,18 +86,11 @@ class Trace:
             f"<tr><td><code>{name}()</code></td><td style='color:{colour(what)}'>{html.escape(what)}</td></tr>"
             for name, what in self._rows()
         )
-        facts = [
-            ("self.request", self.request or "(handler never reached handle)"),
-            ("self.client_address", self.client_address or "-"),
-            ("self.server", self.server or "-"),
-            ("client sent", repr(self.sent)),
-            ("client got back", "nothing" if self.reply is None else repr(self.reply)),
-        ]
+        facts = self._handler_saw() + [("client sent", repr(self.sent)), ("client got back", self._got_back())]
         if self.error:
             facts.append(("socklab reported", self.error))
         rows += "".join(f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(v)}</code></td></tr>" for k, v in facts)
-        title = f"{self.base} on a {self.kind} server" + (f", {self.raises}() raising" if self.raises else "")
-        return f"<b>{html.escape(title)}</b><table>{rows}</table>"
+        return f"<b>{html.escape(self._title())}</b><table>{rows}</table>"
 
 
 def _describe_request(request) -> str:
