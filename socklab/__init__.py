@@ -27,7 +27,7 @@ from .timeline import compare, plot_timeline
 def __getattr__(name):
     # ipywidgets loads only when a notebook asks for a quiz: a server started
     # from the command line, or forked from this process, stays small.
-    if name in ("quiz", "explorer", "lifecycle"):
+    if name in ("quiz", "explorer", "lifecycle", "experiment"):
         from . import widgets
 
         return getattr(widgets, name)
@@ -42,6 +42,6 @@ __version__ = "0.1.0"
 __all__ = [
     "KINDS", "MODES", "ClientResult", "HandlerError", "LoadResult", "Request", "Server", "SocklabError",
     "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "compare", "environment", "free_cores",
-    "format_address", "load", "plot_timeline", "quiz", "explorer", "lifecycle", "running", "serve", "server_class", "stop_all", "work",
+    "format_address", "load", "plot_timeline", "quiz", "explorer", "lifecycle", "experiment", "running", "serve", "server_class", "stop_all", "work",
     "Trace", "trace_request", "plot_classes", "server_classes",
 ]

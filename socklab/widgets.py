@@ -303,3 +303,158 @@ def lifecycle(kind: str = "tcp", base=None, raises=None, run: bool = True) -> Li
     if run:
         box.run()
     return box
+
+
+class Experiment(widgets.VBox):
+    """A live experiment with controls: change one and it runs again.
+
+    ``run`` is an ordinary function written in the notebook, so the learner
+    sees the socket code; each keyword argument becomes a control. What the
+    function prints (or returns: text, a matplotlib figure, anything with an
+    HTML view) is shown below the controls, and stays in the saved notebook
+    as its static result. Built with ``experiment()``.
+    """
+
+    def __init__(self, run, controls: dict, title: str, timeout: float):
+        self.function = run
+        self.title = title
+        self.timeout = timeout
+        self.controls = controls
+        self.settings = {}
+        self.text = ""  # what the last run printed or returned, as text
+        self._html = ""
+        self.status = widgets.HTML()
+        self.output = widgets.HTML()
+        for control in controls.values():
+            control.observe(lambda _change: self.update(), names="value")
+        super().__init__([widgets.HTML(f"<b>{html.escape(title)}</b>"), *controls.values(), self.status,
+                          self.output])
+
+    def _call(self, settings):
+        import contextlib
+        import io
+
+        from .grading import within
+
+        printed = io.StringIO()
+        name = f"{self.function.__name__}()"
+        with contextlib.redirect_stdout(printed):
+            try:
+                result = within(self.timeout, lambda: self.function(**settings), what=name,
+                                hint="bound every wait with a timeout (settimeout, or timeout=)")
+            except AssertionError as exc:
+                if str(exc).startswith(f"{name} did not return within"):
+                    raise TimeoutError(str(exc)) from None
+                raise
+        return printed.getvalue(), result
+
+    def run(self):
+        """Run the experiment with the controls as set now; return what the function returned."""
+        import base64
+        import io
+
+        settings = {name: control.value for name, control in self.controls.items()}
+        self.status.value = "<i>running...</i>"
+        printed, result = self._call(settings)
+        text, body = printed, f"<pre>{html.escape(printed)}</pre>" if printed else ""
+        if hasattr(result, "savefig"):  # a matplotlib figure: drawn once, then closed
+            import matplotlib.pyplot as plt
+
+            buffer = io.BytesIO()
+            result.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
+            plt.close(result)
+            body += (f"<img src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}' "
+                     "style='max-width:900px'/>")
+            text += f"[figure: {result.axes[0].get_title() if result.axes else 'no axes'}]\n"
+        elif hasattr(result, "_repr_html_"):
+            body += result._repr_html_()
+            text += f"{result}\n"
+        elif result is not None:
+            body += f"<pre>{html.escape(str(result))}</pre>"
+            text += f"{result}\n"
+        self.settings, self.text, self._html = settings, text, body
+        self.output.value = body
+        self.status.value = "<i>" + html.escape(self._describe()) + "</i>"
+        return result
+
+    def update(self):
+        """Run again after a control moved; an error is shown in the widget (a callback has no cell to raise into)."""
+        try:
+            self.run()
+        except BaseException as exc:  # noqa: BLE001 - shown to the learner, who can fix their function
+            self.status.value = ("<span style='color:#b3261e'>"
+                                 + html.escape(f"{type(exc).__name__}: {exc}".splitlines()[0]) + "</span>")
+
+    def _describe(self) -> str:
+        return "ran with " + ", ".join(f"{k}={v!r}" for k, v in self.settings.items()) if self.settings else "not run yet"
+
+    def _repr_mimebundle_(self, **kwargs):
+        data = super()._repr_mimebundle_(**kwargs) or {}
+        data["text/plain"] = f"{self.title} ({self._describe()})\n{self.text}".rstrip("\n")
+        data["text/html"] = (f"<p><b>{html.escape(self.title)}</b> ({html.escape(self._describe())}). "
+                             "Run this notebook in JupyterLab to change the settings.</p>" + self._html)
+        return data
+
+
+def _control(name, spec, default):
+    """A widget for one keyword: (min, max[, step]) a slider, a list of choices buttons, a bool a checkbox."""
+    style = {"description_width": "initial"}
+    if isinstance(spec, bool):
+        return widgets.Checkbox(value=spec, description=name, style=style)
+    if isinstance(spec, tuple) and len(spec) in (2, 3) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec):
+        low, high = spec[0], spec[1]
+        step = spec[2] if len(spec) == 3 else (1 if all(isinstance(v, int) for v in spec) else (high - low) / 20)
+        if not low < high or step <= 0:
+            raise ValueError(f"{name}=(min, max, step) needs min < max and step > 0, got {spec!r}")
+        value = default if default is not None else low
+        if not low <= value <= high:
+            raise ValueError(f"the default {name}={value!r} must lie within ({low}, {high})")
+        integer = all(isinstance(v, int) for v in spec) and isinstance(value, int)
+        kind = widgets.IntSlider if integer else widgets.FloatSlider
+        return kind(value=value, min=low, max=high, step=step, description=name, continuous_update=False,
+                    style=style, layout=widgets.Layout(width="480px"))
+    if isinstance(spec, list) and spec:
+        value = default if default is not None else spec[0]
+        if value not in spec:
+            raise ValueError(f"the default {name}={value!r} must be one of {spec!r}")
+        return widgets.ToggleButtons(options=spec, value=value, description=name, style=style)
+    raise TypeError(f"{name}= takes (min, max[, step]) for a slider, a list of choices, or True/False; got {spec!r}")
+
+
+def experiment(run, *, title: str = "", timeout: float = 10.0, start: bool = True, **controls) -> Experiment:
+    """Turn a notebook function into a live experiment with controls.
+
+        def split(buffer=64):
+            ...                                   # real sockets; print what happened
+        socklab.experiment(split, buffer=(16, 256, 16))
+
+    Each keyword names an argument of ``run`` and how to set it: ``(min, max[,
+    step])`` a slider, ``[choice, ...]`` buttons, ``True``/``False`` a checkbox.
+    The starting value is the function's default. Moving a control runs the
+    function again; every run is stopped after ``timeout`` seconds. It runs once
+    at once (``start=False`` to wait), so the saved notebook shows a result.
+    """
+    import inspect
+    import math
+
+    if not callable(run):
+        raise TypeError(f"experiment needs a function to run, got {run!r}")
+    if not controls:
+        raise ValueError("name at least one control, e.g. socklab.experiment(split, buffer=(16, 256, 16))")
+    if (not isinstance(timeout, (int, float)) or isinstance(timeout, bool) or not math.isfinite(timeout)
+            or timeout <= 0):
+        raise ValueError(f"timeout must be a number of seconds above 0, got {timeout!r}")
+    parameters = inspect.signature(run).parameters
+    unknown = [name for name in controls if name not in parameters]
+    if unknown:
+        raise TypeError(f"{run.__name__}() has no argument {unknown[0]!r}: add it to the function, "
+                        f"or name one of {', '.join(parameters) or 'its arguments'}")
+    built = {}
+    for name, spec in controls.items():
+        default = parameters[name].default
+        built[name] = _control(name, spec, None if default is inspect.Parameter.empty else default)
+    box = Experiment(run, built, title or f"Experiment: {run.__name__}", float(timeout))
+    if start:
+        box.run()
+    return box

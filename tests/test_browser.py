@@ -200,7 +200,7 @@ def notebook_run(browser, lab, path):
 def test_every_notebook_runs_in_jupyterlab(lab, browser, path):
     nb = nbformat.read(path, as_version=4)
     widgets = sum(1 for c in nb.cells if c.cell_type == "code"
-                  and any(f"socklab.{w}(" in c.source for w in ("quiz", "explorer", "lifecycle")))
+                  and any(f"socklab.{w}(" in c.source for w in ("quiz", "explorer", "lifecycle", "experiment")))
     with notebook_run(browser, lab, path) as page:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{path.stem}.png"), full_page=True)

@@ -44,3 +44,79 @@ def test_explorer_static_result_shows_its_last_timeline():
     assert "<img src='data:image/png;base64," in html and "{image}" not in html
     assert "serial" in box._repr_mimebundle_()["text/plain"]
     socklab.stop_all()
+
+
+def _split(buffer=64, family="pair", show=True):
+    """A real experiment: 100 bytes sent, one recv of ``buffer`` bytes."""
+    import socket
+
+    a, b = socket.socketpair()
+    with a, b:
+        a.sendall(b"x" * 100)
+        got = len(b.recv(buffer))
+    if show:
+        print(f"one recv({buffer}) took {got} of 100 bytes")
+    return None
+
+
+def test_experiment_runs_at_once_and_again_when_a_control_moves():
+    box = socklab.experiment(_split, buffer=(16, 256, 16), family=["pair"], show=True)
+    assert box.text == "one recv(64) took 64 of 100 bytes\n", "the function's default is the start value"
+    box.controls["buffer"].value = 32
+    assert box.text == "one recv(32) took 32 of 100 bytes\n"
+    box.controls["show"].value = False
+    assert box.text == "" and box.settings == {"buffer": 32, "family": "pair", "show": False}
+    bundle = box._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("Experiment: _split (ran with buffer=32, family='pair', show=False)")
+
+
+def test_experiment_static_result_is_the_last_output():
+    box = socklab.experiment(_split, buffer=(16, 256, 16), title="Where a message splits")
+    bundle = box._repr_mimebundle_()
+    assert bundle["text/plain"] == ("Where a message splits (ran with buffer=64)\n"
+                                    "one recv(64) took 64 of 100 bytes")
+    assert "<pre>one recv(64) took 64 of 100 bytes\n</pre>" in bundle["text/html"]
+
+
+def test_experiment_shows_a_figure_as_an_image_and_closes_it():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    def draw(n=3):
+        figure, axes = plt.subplots()
+        axes.plot(range(n))
+        axes.set_title(f"{n} points")
+        return figure
+
+    before = len(plt.get_fignums())
+    box = socklab.experiment(draw, n=(2, 9))
+    assert "<img src='data:image/png;base64," in box._repr_mimebundle_()["text/html"]
+    assert "[figure: 3 points]" in box.text
+    assert len(plt.get_fignums()) == before, "the figure is closed once drawn"
+
+
+def test_experiment_that_hangs_is_stopped_and_reported_in_the_widget():
+    import time
+
+    def stuck(seconds=5):
+        time.sleep(seconds)
+
+    box = socklab.experiment(stuck, seconds=(1, 9), start=False, timeout=0.3)
+    started = time.monotonic()
+    box.controls["seconds"].value = 6  # a callback: reported in the widget, not raised
+    assert time.monotonic() - started < 2
+    assert "TimeoutError: stuck() did not return within 0.3 s" in box.status.value
+    with pytest.raises(TimeoutError, match="bound every wait with a timeout"):
+        box.run()  # from a cell: raised
+
+
+def test_experiment_error_in_a_callback_is_shown_in_one_line():
+    def broken(n=1):
+        raise ValueError(f"n={n} is wrong\nsecond line")
+
+    box = socklab.experiment(broken, n=(1, 3), start=False)
+    box.controls["n"].value = 2
+    assert box.status.value.endswith("ValueError: n=2 is wrong</span>")
