@@ -356,7 +356,7 @@ class Experiment(widgets.VBox):
         settings = {name: control.value for name, control in self.controls.items()}
         self.status.value = "<i>running...</i>"
         printed, result = self._call(settings)
-        text, body = printed, f"<pre>{html.escape(printed)}</pre>" if printed else ""
+        text, body = printed, f"<pre>{html.escape(printed, quote=False)}</pre>" if printed else ""  # quotes kept: the saved text reads as printed
         if hasattr(result, "savefig"):  # a matplotlib figure: drawn once, then closed
             import matplotlib.pyplot as plt
 
@@ -370,7 +370,7 @@ class Experiment(widgets.VBox):
             body += result._repr_html_()
             text += f"{result}\n"
         elif result is not None:
-            body += f"<pre>{html.escape(str(result))}</pre>"
+            body += f"<pre>{html.escape(str(result), quote=False)}</pre>"
             text += f"{result}\n"
         self.settings, self.text, self._html = settings, text, body
         self.output.value = body

@@ -105,7 +105,8 @@ _plain_bind = _socket.socket.bind
 def _watched_bind(self, address):
     if self.family in (_socket.AF_INET, _socket.AF_INET6):
         host = str(address[0])
-        if not (host.startswith("127.") or host in ("::1", "localhost")):
+        # loopback: 127.x.y.z, ::1, and IPv4 loopback seen by a dual-stack IPv6 socket (::ffff:127.x.y.z)
+        if not (host.startswith(("127.", "::ffff:127.")) or host in ("::1", "localhost")):
             _exposed_binds.append(repr(address))
     return _plain_bind(self, address)
 
