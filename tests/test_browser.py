@@ -267,6 +267,20 @@ def test_the_lifecycle_tracer_runs_what_a_learner_chooses(lab, browser):
         tracer.screenshot(path=str(ARTIFACTS / "lifecycle_traced.png"))
 
 
+def test_an_experiment_runs_again_when_a_learner_changes_it(lab, browser):
+    """Notebook 01's experiment: choose the abstract Unix family; the live conversation is redone in it."""
+    with notebook_run(browser, lab, ROOT / "notebooks" / "01_sockets_and_addresses.ipynb") as page:
+        box = page.locator(f"{VISIBLE} .widget-vbox", has=page.get_by_text("One conversation, in the family")).last
+        box.scroll_into_view_if_needed()
+        assert "family AF_INET:" in box.inner_text()
+        box.get_by_role("button", name="AF_UNIX abstract", exact=True).click()
+        box.get_by_text("family AF_UNIX: the server received", exact=False).wait_for(timeout=30_000)
+        shown = box.inner_text()
+        assert "ran with family='AF_UNIX abstract'" in shown and "getsockname() = @" in shown, shown
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        box.screenshot(path=str(ARTIFACTS / "experiment_changed.png"))
+
+
 def _answer_and_check(page, start_of_cell: str, answer: str, check: str):
     """Replace a cell's code as a learner would, run it, run its check; return the check's output."""
     cell = page.locator(f"{VISIBLE} .jp-CodeCell", has=page.locator(".cm-content", has_text=start_of_cell)).first
