@@ -12,7 +12,9 @@ It keeps the plumbing out of the notebooks, so they can show socket code:
 Modules: ``servers`` (start and stop), ``handlers`` (the built-in echo),
 ``clients`` (ask and load), ``timeline`` (Gantt charts), ``environment``
 (what this machine offers), ``inside`` (a request traced, the class diagram),
-``widgets`` (quizzes, explorers), ``cli`` (``python -m socklab``).
+``widgets`` (quizzes, explorers, experiments), ``sched`` (the scheduler
+simulator of notebook 07: ``socklab.sched.simulate(jobs, policy)``),
+``cli`` (``python -m socklab``).
 """
 
 from .clients import ClientResult, LoadResult, ask, load
@@ -31,6 +33,10 @@ def __getattr__(name):
         from . import widgets
 
         return getattr(widgets, name)
+    if name == "sched":  # the scheduler simulator: pure Python, loaded on first use
+        import importlib
+
+        return importlib.import_module(".sched", __name__)
     if name == "grading":  # the labs' checks: socklab.grading.check_...(...) in one line
         import importlib
 
