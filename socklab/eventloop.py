@@ -50,6 +50,8 @@ class _Listener:
 class EventLoopServer(Server):
     """A ``Server`` whose requests are all handled by one event-loop thread."""
 
+    _loop_grace = 1.0  # closing a thousand connections is not being stuck (see Server.stop)
+
     def _start(self):
         host, port = self._bind_address
         family = socket.AF_INET6 if ":" in host else socket.AF_INET

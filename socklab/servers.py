@@ -676,6 +676,13 @@ class Server:
                 [t for _, t in new],
             )
 
+    # How long the serve loop may take to return after it is woken, before it is
+    # taken for stuck and interrupted. socketserver's loop returns at once; an
+    # event loop first closes every connection it holds, which with a thousand
+    # clients takes longer, and an interrupt landing in asyncio's own callbacks
+    # would print a traceback into some cell (EventLoopServer raises it).
+    _loop_grace = 0.1
+
     def stop(self, timeout: float = 2.0) -> None:
         """Stop serving and clean up everything, within about ``timeout`` seconds.
 
@@ -705,7 +712,8 @@ class Server:
         # Handlers blocked on a closed connection or in work() return at once; a
         # handler still running after a short grace is stuck in a loop.
         grace = min(0.1, timeout / 4)
-        self._thread.join(max(0.0, min(grace, deadline - time.monotonic())))
+        loop_grace = min(self._loop_grace, timeout / 2)
+        self._thread.join(max(0.0, min(loop_grace, deadline - time.monotonic())))
         if self._thread.is_alive():  # a serial handler stuck in a Python loop
             _interrupt_thread(self._thread)
             self._thread.join(max(0.05, deadline - time.monotonic()) / 2)

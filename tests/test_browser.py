@@ -187,7 +187,10 @@ def _run_all_cells(page, lab, notebook: str, code_cells: int, folder: str = "not
 @contextlib.contextmanager
 def notebook_run(browser, lab, path):
     """A page with ``path`` open in JupyterLab, every cell run afresh."""
-    code_cells = sum(1 for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+    # A cell whose source is folded (metadata jupyter.source_hidden) shows no input
+    # prompt, so only the others can be counted; its outputs are still checked.
+    code_cells = sum(1 for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code"
+                     and not c.metadata.get("jupyter", {}).get("source_hidden"))
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         _run_all(page, lab, path.name, code_cells, path.parent.relative_to(ROOT).as_posix())
