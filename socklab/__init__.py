@@ -14,7 +14,8 @@ Modules: ``servers`` (start and stop), ``handlers`` (the built-in echo),
 (what this machine offers), ``inside`` (a request traced, the class diagram),
 ``widgets`` (quizzes, explorers, experiments), ``sched`` (the scheduler
 simulator of notebook 07: ``socklab.sched.simulate(jobs, policy)``),
-``cli`` (``python -m socklab``).
+``spans`` (notebook 08: threads and processes that record when they ran,
+and the chart of it), ``cli`` (``python -m socklab``).
 """
 
 from .clients import ClientResult, LoadResult, ask, load
@@ -33,10 +34,10 @@ def __getattr__(name):
         from . import widgets
 
         return getattr(widgets, name)
-    if name == "sched":  # the scheduler simulator: pure Python, loaded on first use
+    if name in ("sched", "spans"):  # notebook 07's scheduler simulator, notebook 08's workers: loaded on first use
         import importlib
 
-        return importlib.import_module(".sched", __name__)
+        return importlib.import_module(f".{name}", __name__)
     if name == "grading":  # the labs' checks: socklab.grading.check_...(...) in one line
         import importlib
 
