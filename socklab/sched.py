@@ -19,7 +19,12 @@ alternate between computing and I/O:
   deadline runs, and an arriving job with an earlier deadline preempts it.
 
 ``overhead=`` (all but serial) is the cost of a context switch, paid whenever the
-CPU is handed to a job other than the one it was running a moment ago.
+CPU passes from one job to a different one. The first job of a run follows no
+other job, so it starts without a switch; a job that gets the CPU back (after
+its own I/O, or with nobody else ready) pays none either.
+
+``sweep(jobs, quanta, overheads)`` runs round robin for every pair and plots how
+long chosen jobs waited for their answers, and how much time went to switching.
 
 Time is in abstract units (the notebook calls them ms). Arithmetic is exact
 (fractions), so the same input always gives the same schedule and a tie is a
@@ -35,7 +40,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
-__all__ = ["Job", "Segment", "Result", "POLICIES", "simulate", "plot", "compare"]
+__all__ = ["Job", "Segment", "Result", "POLICIES", "simulate", "plot", "compare", "sweep"]
 
 POLICIES = ("serial", "multiprogramming", "round-robin", "edf")
 OVERHEADS = {"setup": "setup (loading the next job)", "switch": "context switch"}  # time no job advances
@@ -270,12 +275,12 @@ class _Machine:
         self.pending = sorted((_Progress(job, i) for i, job in enumerate(jobs)), key=lambda p: (p.arrival, p.order))
         self.unfinished, self.ready, self.io_queue = len(jobs), [], []
         self.cpu = self.phase = self.phase_start = self.phase_end = None  # phase: "switch" or "run"
-        self.device = self.device_start = self.stopped = None  # stopped: left the CPU at this very instant
+        self.device = self.device_start = None
+        self.last = None  # the job that had the CPU most recently; None until the first one
         self.segments, self.first_run, self.finish, self.t = [], {}, {}, Fraction(0)
 
     def run(self):
         while self.unfinished:
-            self.stopped = None
             for step in (self._end_io, self._arrive, self._end_cpu_phase, self._preempt, self._start_io,
                          self._dispatch):
                 step()
@@ -319,18 +324,17 @@ class _Machine:
             self._route(progress)
 
     def _start_running(self):
-        self.first_run.setdefault(self.cpu.name, self.t)
         slice_ = self.cpu.left if self.quantum is None else min(self.cpu.left, self.quantum)
         self.phase, self.phase_start, self.phase_end = "run", self.t, self.t + slice_
 
     def _stop_running(self):
         """Take the running job off the CPU now, recording what it computed."""
         progress = self.cpu
-        if self.t > self.phase_start:  # preempted the instant it started: nothing to draw
+        if self.t > self.phase_start:  # preempted the instant it started: it did not compute, nothing to draw
+            self.first_run.setdefault(progress.name, self.phase_start)
             self.segments.append(Segment("CPU", _plain(self.phase_start), _plain(self.t), progress.name, "cpu"))
         progress.left -= self.t - self.phase_start
         self.cpu = self.phase = self.phase_start = self.phase_end = None
-        self.stopped = progress
         return progress
 
     def _preempt(self):
@@ -344,13 +348,18 @@ class _Machine:
             self.device, self.device_start = self.io_queue.pop(0), self.t
 
     def _dispatch(self):
-        """Give a free CPU to the next ready job, paying the switch unless that job just had the CPU."""
+        """Give a free CPU to the next ready job, paying the switch if another job had the CPU last.
+
+        The very first job follows no other, so it starts at once: there is no job to save.
+        """
         if self.cpu is not None or not self.ready:
             return
         edf = self.policy == "edf"
         self.cpu = min(self.ready, key=lambda p: p.deadline) if edf else self.ready[0]  # min: first of equals
         self.ready.remove(self.cpu)
-        if self.overhead and self.cpu is not self.stopped:
+        switch = self.last is not None and self.cpu is not self.last
+        self.last = self.cpu
+        if self.overhead and switch:
             self.segments.append(Segment("CPU", _plain(self.t), _plain(self.t + self.overhead), self.cpu.name,
                                          "switch"))
             self.phase, self.phase_start, self.phase_end = "switch", self.t, self.t + self.overhead
@@ -361,10 +370,27 @@ class _Machine:
 # Drawing: matplotlib is imported inside, so importing socklab stays light. -----------------------------
 
 OVERHEAD_STYLE = {"facecolor": "#c8c8c8", "hatch": "///", "edgecolor": "#707070", "linewidth": 0.5}
+HATCHED = "hatched = no job runs; not counted as busy"  # what a hatched bar means, in the legend
+MARK_STEP = 0.3  # height of one marked job's row above the CPU lane
 
 
-def _draw(ax, result: Result, colours: dict, title: Optional[str], span: float):
-    """The CPU lane (top) and the I/O lane of one result on ``ax``."""
+def _marked(results, mark):
+    """The names in ``mark`` as a tuple, each checked against the jobs of every result."""
+    if isinstance(mark, str):
+        mark = (mark,)
+    names = tuple(m.name if isinstance(m, Job) else m for m in mark)
+    for r in results:
+        known = {job.name for job in r.jobs}
+        for name in names:
+            if name not in known:
+                raise ValueError(f"mark= names jobs to follow, but {r.label!r} has no job {name!r}; "
+                                 f"choose from {', '.join(sorted(known))}")
+    return names
+
+
+def _draw(ax, result: Result, colours: dict, title: Optional[str], span: float, mark: tuple = ()):
+    """The CPU lane (top) and the I/O lane of one result on ``ax``; above them, a row per marked job
+    from its arrival (|) to its finish (dot), so a job with tiny bars can still be found."""
     for seg in result.segments:
         y = 1 if seg.lane == "CPU" else 0
         if seg.kind in OVERHEADS:
@@ -374,30 +400,45 @@ def _draw(ax, result: Result, colours: dict, title: Optional[str], span: float):
         if seg.length >= span * (0.011 * len(seg.job) + 0.006):  # name the bar where the name fits
             ax.text(seg.start + seg.length / 2, y, seg.job, ha="center", va="center", color="white",
                     fontsize=8, fontweight="bold", clip_on=True)
+    top = 1.65 + MARK_STEP * len(mark)
+    for row, name in enumerate(mark):
+        y, stats, colour = 1.5 + MARK_STEP * row, result.stats[name], colours[name]
+        ax.plot([stats.arrival, stats.finish], [y, y], color=colour, linewidth=1.5)
+        ax.plot([stats.arrival], [y], marker="|", markersize=9, markeredgewidth=2, color=colour)
+        ax.plot([stats.finish], [y], marker="o", markersize=4, color=colour)
+        ax.text(stats.finish, y, f" {name}", color=colour, fontsize=8, va="center", ha="left")
     for job in result.jobs:
         if job.deadline is not None:
             ax.axvline(job.deadline, color=colours[job.name], linestyle=":", linewidth=2)
             right = job.deadline > 0.6 * span  # label on the side with room
-            ax.text(job.deadline, 1.45, f" {job.name}'s deadline ", color=colours[job.name], fontsize=8,
+            ax.text(job.deadline, top - 0.2, f" {job.name}'s deadline ", color=colours[job.name], fontsize=8,
                     va="center", ha="right" if right else "left")
     end = max(s.finish for s in result.stats.values())
     ax.axvline(end, color="black", linestyle="--", linewidth=1)
     ax.text(end, -0.5, f" all done at {end:g}", fontsize=8, va="center")
-    ax.set_yticks([1, 0], ["CPU", "I/O device"])
-    ax.set_ylim(-0.7, 1.65)
+    ticks, labels = [1, 0], ["CPU", "I/O device"]
+    if mark:
+        ticks.append(1.5 + MARK_STEP * (len(mark) - 1) / 2)
+        labels.append("arrives → done")
+    ax.set_yticks(ticks, labels)
+    ax.set_ylim(-0.7, top)
     ax.set_xlim(0, span * 1.13)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title or f"{result.label} (makespan {result.makespan:g} ms, CPU busy {result.cpu_utilisation:.0%})",
                  fontsize=10)
 
 
-def _legend_handles(results, colours):
+def _legend_handles(results, colours, mark=()):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
     handles = [Patch(color=colour, label=f"job {name}") for name, colour in colours.items()]
     kinds = {seg.kind for r in results for seg in r.segments}
-    handles += [Patch(label=text, **OVERHEAD_STYLE) for kind, text in OVERHEADS.items() if kind in kinds]
+    handles += [Patch(label=f"{text}: {HATCHED}", **OVERHEAD_STYLE) for kind, text in OVERHEADS.items()
+                if kind in kinds]
+    if mark:
+        handles.append(Line2D([], [], color="black", marker="o", markersize=4, linewidth=1.5,
+                              label="marked job: arrives (|) to done (●)"))
     if any(job.deadline is not None for r in results for job in r.jobs):
         handles.append(Line2D([], [], color="black", linestyle=":", linewidth=2, label="deadline (job's colour)"))
     return handles + [Line2D([], [], color="black", linestyle="--", linewidth=1, label="last job done")]
@@ -413,8 +454,10 @@ def _colours_and_span(results):
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}, span
 
 
-def compare(results, *, title: Optional[str] = None):
-    """Several results stacked on one shared time axis: a list, or a dict ``{label: Result}``."""
+def compare(results, *, title: Optional[str] = None, mark=(), figsize=None):
+    """Several results stacked on one shared time axis: a list, or a dict ``{label: Result}``.
+    ``mark=["U1", ...]`` adds a row per named job, from its arrival to its finish;
+    ``figsize=(width, height)`` in inches (by default 8 wide, taller with each result)."""
     from matplotlib.figure import Figure
 
     from .timeline import _show_in_notebooks
@@ -422,29 +465,111 @@ def compare(results, *, title: Optional[str] = None):
     items = list(results.items()) if isinstance(results, dict) else [(None, r) for r in results]
     if not items or not all(isinstance(r, Result) for _, r in items):
         raise TypeError("compare takes a non-empty list (or dict) of results of sched.simulate(...)")
+    mark = _marked([r for _, r in items], mark)
     _show_in_notebooks()
     colours, span = _colours_and_span([r for _, r in items])
-    fig = Figure(figsize=(9, 1.5 + 1.55 * len(items)), layout="constrained")
+    fig = Figure(figsize=figsize or (8, 1.4 + (1.45 + 0.3 * len(mark)) * len(items)), layout="constrained")
     axes = fig.subplots(len(items), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (label, r) in zip(axes, items):
-        _draw(ax, r, colours, label and f"{label} (makespan {r.makespan:g} ms, CPU busy {r.cpu_utilisation:.0%})", span)
+        _draw(ax, r, colours, label and f"{label} (makespan {r.makespan:g} ms, CPU busy {r.cpu_utilisation:.0%})",
+              span, mark)
     axes[-1].set_xlabel("time (ms)")
-    handles = _legend_handles([r for _, r in items], colours)
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 5), fontsize=8)
+    handles = _legend_handles([r for _, r in items], colours, mark)
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
     if title:
         fig.suptitle(title, fontsize=12)
     return fig
 
 
-def plot(result: Result, ax=None, *, title: Optional[str] = None):
+def plot(result: Result, ax=None, *, title: Optional[str] = None, mark=(), figsize=None):
     """A Gantt chart of one result: CPU lane above, I/O device below. Returns the figure;
-    pass ``ax`` to draw into an existing matplotlib Axes (the legend goes to its right)."""
+    pass ``ax`` to draw into an existing matplotlib Axes (the legend goes to its right).
+    ``mark=["U1", ...]`` adds a row per named job, from its arrival to its finish;
+    ``figsize=(width, height)`` in inches, for a figure of its own."""
     if not isinstance(result, Result):
         raise TypeError(f"plot takes a result of sched.simulate(...), got {type(result).__name__}")
     if ax is None:
-        return compare({title: result} if title else [result])
+        return compare({title: result} if title else [result], mark=mark, figsize=figsize)
+    mark = _marked([result], mark)
     colours, span = _colours_and_span([result])
-    _draw(ax, result, colours, title, span)
+    _draw(ax, result, colours, title, span, mark)
     ax.set_xlabel("time (ms)")
-    ax.legend(handles=_legend_handles([result], colours), loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
+    ax.legend(handles=_legend_handles([result], colours, mark), loc="upper left", bbox_to_anchor=(1.01, 1),
+              fontsize=7)
     return ax.figure
+
+
+def _mean_answer(result: Result, names):
+    """The mean turnaround (time to answer) of the named jobs, exact until the end."""
+    return _plain(sum(Fraction(str(result.stats[n].turnaround)) for n in names) / len(names))
+
+
+def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result] = None,
+          title: Optional[str] = None):
+    """Round robin on ``jobs`` for every quantum in ``quanta`` and every switch cost in ``overheads``.
+
+    It measures what people waiting at terminals feel, the mean time to answer
+    (turnaround) of the jobs named in ``users`` (all jobs when None), and what
+    the machine pays, the share of the makespan spent switching. Returns
+    ``(figure, numbers)``, where ``numbers[overhead][quantum]`` is the pair
+    ``(mean time to answer, switching share)``. The figure plots both against
+    the quantum (log scale), a line per switch cost and a dot on each line's
+    lowest wait, with one legend below both; ``baseline=`` (a result, e.g. a batch run of the same jobs)
+    adds its users' mean time to answer as a dashed line.
+    """
+    from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+
+    from .timeline import _show_in_notebooks
+
+    quanta, overheads = list(quanta), list(overheads)
+    if not quanta or not overheads:
+        raise ValueError("sweep needs at least one quantum and one overhead, e.g. quanta=range(1, 61), "
+                         "overheads=[0, 1]")
+    _check(jobs, "round-robin", 0, quanta[0], overheads[0])  # the jobs, and one pair, before the long run
+    names = [job.name for job in jobs] if users is None else [u.name if isinstance(u, Job) else u for u in users]
+    if not names:
+        raise ValueError("users= names at least one job whose time to answer to measure, e.g. users=['U1']")
+    missing = [n for n in names if n not in {job.name for job in jobs}]
+    if missing:
+        raise ValueError(f"users= names jobs of the list, but there is no job {missing[0]!r}")
+    if baseline is not None and (not isinstance(baseline, Result) or any(n not in baseline.stats for n in names)):
+        raise TypeError("baseline= takes a result of sched.simulate(...) on jobs that include the users")
+    numbers = {}
+    for overhead in overheads:
+        numbers[overhead] = {}
+        for quantum in quanta:
+            r = simulate(jobs, "round-robin", quantum=quantum, overhead=overhead)
+            numbers[overhead][quantum] = (_mean_answer(r, names), float(r.busy("switch") / r.makespan))
+
+    _show_in_notebooks()
+    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    wait_ax, switch_ax = fig.subplots(1, 2)
+    for i, overhead in enumerate(overheads):
+        rows, colour = numbers[overhead], f"C{i % 10}"
+        wait_ax.plot(quanta, [rows[q][0] for q in quanta], color=colour, label=f"switch {overhead:g} ms")
+        best = min(quanta, key=lambda q: rows[q][0])  # the first of equals
+        wait_ax.plot([best], [rows[best][0]], "o", color=colour)
+        switch_ax.plot(quanta, [100 * rows[q][1] for q in quanta], color=colour, label=f"switch {overhead:g} ms")
+    extra = [Line2D([], [], color="black", marker="o", linestyle="none", label="lowest wait on each line")]
+    if baseline is not None:
+        level = _mean_answer(baseline, names)
+        wait_ax.axhline(level, color="black", linestyle="--", linewidth=1)
+        extra.append(Line2D([], [], color="black", linestyle="--", linewidth=1,
+                            label=f"{baseline.label}: {level:.3g} ms"))
+    who = "all jobs" if users is None else ", ".join(names)
+    wait_ax.set(title=f"Mean time to answer ({who})", ylabel="mean time to answer (ms)")
+    switch_ax.set(title="CPU time lost to context switches", ylabel="share of the makespan (%)")
+    handles, _ = wait_ax.get_legend_handles_labels()  # the same lines in both panels: one legend below
+    fig.legend(handles=handles + extra, loc="outside lower center", ncols=len(handles) + len(extra), fontsize=8)
+    low, high = min(quanta), max(quanta)
+    ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if low <= t <= high]
+    for ax in (wait_ax, switch_ax):
+        ax.set_xlabel("time slice, quantum (ms)")
+        if high >= 10 * low:  # a log scale spreads out the short slices
+            ax.set_xscale("log")
+            ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title, fontsize=12)
+    return fig, numbers

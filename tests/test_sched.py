@@ -1,6 +1,5 @@
 """Unit tests for socklab.sched, each schedule worked out by hand first.
 
-Run with PYTHONPATH=/tmp/nb07/pkg so that socklab.sched is the draft module.
 Tables read: time range -> what the CPU does | what the I/O device does.
 """
 
@@ -108,25 +107,29 @@ def test_round_robin_puts_a_new_arrival_before_the_job_whose_slice_just_ended():
 
 
 def test_round_robin_with_switch_overhead_on_the_source_programs():
-    # quantum 5, switch 1 (S = switch):
-    #  0-1 S(A)  1-6 A   6-7 S(B)  7-12 B  12-13 S(A)  13-18 A (A's CPU burst done; A's I/O 18-38)
-    # 18-19 S(B) 19-24 B 24-29 B 29-34 B (B continues alone: no switch; B's burst done, B queues for the device)
-    # 34-38 CPU idle (both wait on I/O)   | I/O A 18-38, then B 38-48
-    # 38-39 S(A) 39-44 A 44-49 A (A done at 49)  49-50 S(B) 50-55 B 55-60 B (B done at 60)
+    # quantum 5, switch 1 (S = switch). A starts at once: no job had the CPU before it, so nothing to switch from.
+    #  0-5 A   5-6 S(B)  6-11 B  11-12 S(A)  12-17 A (A's CPU burst done; A's I/O 17-37)
+    # 17-18 S(B) 18-23 B 23-28 B 28-33 B (B continues alone: no switch; B's burst done, B queues for the device)
+    # 33-37 CPU idle (both wait on I/O)   | I/O A 17-37, then B 37-47
+    # 37-38 S(A): B had the CPU last     38-43 A 43-48 A (A done at 48)
+    # 48-49 S(B) 49-54 B 54-59 B (B done at 59)
     r = simulate([A, B], "round-robin", quantum=5, overhead=1)
-    assert bars(r, "I/O") == [("I/O", 18, 38, "A", "io"), ("I/O", 38, 48, "B", "io")]
+    assert bars(r, "I/O") == [("I/O", 17, 37, "A", "io"), ("I/O", 37, 47, "B", "io")]
     switches = [(s.start, s.job) for s in r.segments if s.kind == "switch"]
-    assert switches == [(0, "A"), (6, "B"), (12, "A"), (18, "B"), (38, "A"), (49, "B")]
-    assert (r.stats["A"].finish, r.stats["B"].finish, r.makespan) == (49, 60, 60)
-    assert (r.stats["A"].response, r.stats["B"].response) == (1, 7)
-    assert r.busy("switch") == 6 and r.cpu_utilisation == 50 / 60
+    assert switches == [(5, "B"), (11, "A"), (17, "B"), (37, "A"), (48, "B")]
+    assert (r.stats["A"].finish, r.stats["B"].finish, r.makespan) == (48, 59, 59)
+    assert (r.stats["A"].response, r.stats["B"].response) == (0, 6)
+    assert r.busy("switch") == 5 and r.cpu_utilisation == 50 / 59
 
 
-def test_a_job_alone_keeps_the_cpu_without_paying_a_switch_each_slice():
-    # quantum 4, switch 1, one job of 10: 0-1 S | 1-5 | 5-9 | 9-11
+def test_a_job_alone_never_pays_a_switch():
+    # quantum 4, switch 1, one job of 10: 0-4 | 4-8 | 8-10, no switch (not even at 0: no job had the CPU before)
     r = simulate([Job("A", [("cpu", 10)])], "round-robin", quantum=4, overhead=1)
-    assert bars(r) == [("CPU", 0, 1, "A", "switch"), ("CPU", 1, 5, "A", "cpu"), ("CPU", 5, 9, "A", "cpu"),
-                       ("CPU", 9, 11, "A", "cpu")]
+    assert bars(r) == [("CPU", 0, 4, "A", "cpu"), ("CPU", 4, 8, "A", "cpu"), ("CPU", 8, 10, "A", "cpu")]
+    # back from its own I/O, with nobody else having used the CPU: 0-3 A | 3-8 I/O (CPU idle) | 8-10 A
+    r = simulate([Job("A", [("cpu", 3), ("io", 5), ("cpu", 2)])], "multiprogramming", overhead=1)
+    assert bars(r) == [("CPU", 0, 3, "A", "cpu"), ("I/O", 3, 8, "A", "io"), ("CPU", 8, 10, "A", "cpu")]
+    assert r.busy("switch") == 0 and r.makespan == 10
 
 
 REALTIME = [Job("A", [("cpu", 20)]), Job("B", [("cpu", 20)]), Job("R", [("cpu", 5)], arrival=5, deadline=12)]
@@ -145,13 +148,27 @@ def test_round_robin_misses_a_deadline_that_edf_meets():
     assert edf.stats["R"].met_deadline is True and edf.stats["A"].met_deadline is None
 
 
-def test_edf_pays_a_switch_to_preempt_and_finishes_a_switch_already_started():
-    # switch 2: 0-2 S(A) 2-5 A | 5-7 S(R) 7-12 R (met, just) | 12-14 S(B) 14-34 B | 34-36 S(A) 36-53 A
+def test_edf_pays_a_switch_to_preempt():
+    # switch 2: 0-5 A (first job: no switch) | 5-7 S(R) 7-12 R (met, just) | 12-14 S(B) 14-34 B | 34-36 S(A) 36-51 A
     r = simulate(REALTIME, "edf", overhead=2)
     assert [(s.start, s.end, s.job, s.kind) for s in r.segments] == [
-        (0, 2, "A", "switch"), (2, 5, "A", "cpu"), (5, 7, "R", "switch"), (7, 12, "R", "cpu"),
-        (12, 14, "B", "switch"), (14, 34, "B", "cpu"), (34, 36, "A", "switch"), (36, 53, "A", "cpu")]
-    assert r.stats["R"].met_deadline is True
+        (0, 5, "A", "cpu"), (5, 7, "R", "switch"), (7, 12, "R", "cpu"),
+        (12, 14, "B", "switch"), (14, 34, "B", "cpu"), (34, 36, "A", "switch"), (36, 51, "A", "cpu")]
+    assert r.stats["R"].met_deadline is True and r.stats["A"].finish == 51
+
+
+def test_edf_finishes_a_switch_already_started_then_preempts():
+    # As above, plus U (needs 3, deadline 40) arriving at 13, during the switch to B (12-14).
+    # 12-14 S(B): the switch is finished; at 14 B would start, but U's deadline beats B's none: B leaves at once
+    #             (it computed nothing, so it draws no bar and has not "run" yet) and goes behind A.
+    # 14-16 S(U) 16-19 U | 19-21 S(A) 21-36 A (its 15 left) | 36-38 S(B) 38-58 B
+    jobs = REALTIME + [Job("U", [("cpu", 3)], arrival=13, deadline=40)]
+    r = simulate(jobs, "edf", overhead=2)
+    assert [(s.start, s.end, s.job, s.kind) for s in r.segments if s.start >= 12] == [
+        (12, 14, "B", "switch"), (14, 16, "U", "switch"), (16, 19, "U", "cpu"), (19, 21, "A", "switch"),
+        (21, 36, "A", "cpu"), (36, 38, "B", "switch"), (38, 58, "B", "cpu")]
+    assert r.stats["B"].first_run == 38 and r.stats["B"].response == 38   # its first computation, not 14
+    assert r.stats["U"].met_deadline is True
 
 
 def test_fractions_keep_time_exact():
@@ -190,6 +207,11 @@ def test_same_input_same_result():
     (lambda: simulate([A, A]), ValueError, "rename one"),
     (lambda: sched.plot("not a result"), TypeError, "simulate"),
     (lambda: sched.compare([]), TypeError, "non-empty list"),
+    (lambda: sched.compare([simulate([A, B])], mark=["U1"]), ValueError, "choose from A, B"),
+    (lambda: sched.sweep([A, B], [], [0]), ValueError, "at least one quantum"),
+    (lambda: sched.sweep([A, B], [5], [0], users=["U1"]), ValueError, "no job 'U1'"),
+    (lambda: sched.sweep([A, B], [5], [-1]), ValueError, "overhead must be >= 0"),
+    (lambda: sched.sweep([A, B], [5], [0], baseline="batch"), TypeError, "baseline= takes a result"),
 ])
 def test_wrong_input_fails_with_one_line_that_names_the_fix(make, error, fix):
     with pytest.raises(error) as caught:
@@ -217,6 +239,33 @@ def test_plots_have_lanes_labels_legend_and_a_shared_axis():
     fig2, ax = plt.subplots()
     assert sched.plot(rr, ax=ax, title="mine") is fig2
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "context switch" in legend and "deadline (job's colour)" in legend and ax.get_title() == "mine"
+    assert "context switch: hatched = no job runs; not counted as busy" in legend and ax.get_title() == "mine"
+    assert "deadline (job's colour)" in legend
     plt.close(fig2)
     assert sched.plot(rr).axes[0].get_xlabel() == "time (ms)"
+
+    marked = sched.compare([rr], mark=["R"])
+    assert [t.get_text() for t in marked.axes[0].get_yticklabels()] == ["CPU", "I/O device", "arrives → done"]
+    assert "marked job: arrives (|) to done (●)" in [t.get_text() for t in marked.legends[0].get_texts()]
+
+
+def test_sweep_measures_the_users_wait_and_the_switching_share():
+    # L needs 6 from 0; U needs 1 and arrives at 1.
+    # quantum 2, switch 0: 0-2 L | 2-3 U (queued before L, whose slice ended at 2) | 3-7 L      U answered after 2
+    # quantum 2, switch 1: 0-2 L | 2-3 S 3-4 U | 4-5 S 5-9 L   makespan 9, switching 2         U answered after 3
+    # quantum 6, switch 0: 0-6 L | 6-7 U                                                       U answered after 6
+    # quantum 6, switch 1: 0-6 L | 6-7 S 7-8 U   makespan 8, switching 1                       U answered after 7
+    import matplotlib
+    matplotlib.use("Agg")
+
+    jobs = [Job("L", [("cpu", 6)]), Job("U", [("cpu", 1)], arrival=1)]
+    batch = simulate(jobs, "multiprogramming", label="batch")
+    fig, numbers = sched.sweep(jobs, [2, 6], [0, 1], users=["U"], baseline=batch)
+    assert numbers == {0: {2: (2, 0.0), 6: (6, 0.0)}, 1: {2: (3, 2 / 9), 6: (7, 1 / 8)}}
+    wait, switching = fig.axes
+    assert wait.get_title() == "Mean time to answer (U)" and wait.get_xlabel() == "time slice, quantum (ms)"
+    assert switching.get_ylabel() == "share of the makespan (%)"
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == [
+        "switch 0 ms", "switch 1 ms", "lowest wait on each line", "batch: 6 ms"]
+    _, everyone = sched.sweep(jobs, [2], [0])             # users=None: every job counts
+    assert everyone == {0: {2: ((7 + 2) / 2, 0.0)}}
