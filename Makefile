@@ -11,13 +11,18 @@ STAMP  := $(VENV)/.socklab-installed
 PORT   ?= 8888
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: lab test soak setup clean chromium labs
+.PHONY: lab test soak setup clean chromium labs pythons
 
 setup: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 9))' || \
-	  { echo "The course needs Python 3.9 or newer; '$(PYTHON)' is older. Install a newer python3, or run: make PYTHON=/path/to/python3"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+	  { echo "The course needs Python 3.11 to 3.14; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)."; \
+	    echo "  macOS: brew install python@3.13, then: make PYTHON=python3.13"; \
+	    echo "  Ubuntu 22.04 or older: sudo apt-get install python3.11 python3.11-venv, then: make PYTHON=python3.11"; \
+	    echo "  anywhere: https://www.python.org/downloads/ or uv python install 3.13"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info >= (3, 15))' || \
+	  echo "Note: the course is tested on Python 3.11 to 3.14; $$($(PYTHON) --version) is newer and may differ."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
 	  { rm -rf $(VENV); echo "Could not create $(VENV). On Debian or Ubuntu: sudo apt-get install python3-venv, then run make again."; exit 1; }
 	$(PIP) install -r requirements.txt
@@ -59,6 +64,11 @@ labs: $(STAMP)
 # Ten runs of the notebook validation with one core kept busy (minutes; not part of test).
 soak: $(STAMP)
 	$(BIN)/python tools/soak.py $(SOAK_ARGS)
+
+# The tests on Python 3.13 (Debian 13) and 3.14 (Debian testing), each in a Debian root
+# made by debootstrap under build/pythons/ (root only; minutes; not part of test).
+pythons:
+	SUITES="$(SUITES)" PYTEST_ARGS="$(PYTEST_ARGS)" tools/pythons.sh
 
 clean:
 	rm -rf $(VENV) build *.egg-info

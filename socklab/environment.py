@@ -3,6 +3,17 @@
 Every check tries the real thing (creating or binding a socket, forking a
 child) rather than trusting a constant: ``socket.AF_CAN`` can exist while the
 kernel module behind it is missing.
+
+Two ways to ask:
+
+    socklab.environment()          # the table notebook 00 shows
+    if socklab.needs("procfs", shows="the range of ephemeral ports, 32768 to 60999 by default"):
+        ...                        # a cell that reads Linux's /proc
+
+``needs`` returns True where the machine has the feature; elsewhere (macOS,
+an ordinary user, a kernel without a module) it prints one line saying what
+is missing and what the cell shows where it is present, and returns False,
+so a cell never raises for what a learner's machine lacks.
 """
 
 from __future__ import annotations
@@ -24,16 +35,94 @@ class Check:
     detail: str
 
 
-def _try_socket(family_name, type_name="SOCK_STREAM"):
-    family = getattr(socket, family_name, None)
-    kind = getattr(socket, type_name, None)
-    if family is None or kind is None:
-        return False, f"socket.{family_name if family is None else type_name} does not exist in this Python"
+def _try_socket(family_name, type_name="SOCK_STREAM", proto_name=None):
+    """Create and close one socket; the kernel loads a family's module on the first try, if it has one."""
+    names = [family_name, type_name] + ([proto_name] if proto_name else [])
+    values = [getattr(socket, name, None) for name in names]
+    if None in values:
+        return False, f"socket.{names[values.index(None)]} does not exist in this Python"
+    call = f"socket({', '.join(names)})"
     try:
-        socket.socket(family, kind).close()
-        return True, f"socket({family_name}, {type_name}) works"
+        socket.socket(*values).close()
+        return True, f"{call} works"
+    except PermissionError:
+        return False, f"{call}: not permitted for this account (it needs root or CAP_NET_RAW)"
     except OSError as exc:
         return False, f"the constant exists, but the kernel says: {exc.strerror or exc}"
+
+
+def _abstract_names():
+    """Bind a Unix socket to an abstract name (a leading zero byte): Linux only."""
+    import secrets
+
+    try:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+            probe.bind(b"\0socklab-probe-" + secrets.token_hex(4).encode())
+        return True, "Unix sockets can have names that are not files (Linux)"
+    except (OSError, AttributeError) as exc:
+        return False, f"binding an abstract name fails ({exc.strerror or exc}): only Linux has them"
+
+
+def _procfs():
+    if os.path.isdir("/proc/self/fd") and os.path.exists("/proc/net/tcp"):
+        return True, "/proc shows the kernel's tables (Linux)"
+    return False, "no /proc/net here: only Linux shows its sockets and settings as files in /proc"
+
+
+def _loopback_block():
+    """All of 127.0.0.0/8 answers on Linux; macOS configures only 127.0.0.1."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.42.0.7", 0))
+        return True, "every 127.x.y.z address is this machine"
+    except OSError as exc:
+        return False, f"127.42.0.7 cannot be bound ({exc.strerror or exc}): only 127.0.0.1 is loopback here"
+
+
+def _peer_credentials():
+    if not hasattr(socket, "SO_PEERCRED"):
+        return False, "socket.SO_PEERCRED does not exist here (Linux's; macOS has LOCAL_PEERCRED)"
+    return True, "a Unix socket can ask the kernel which process is at the other end"
+
+
+def _root():
+    if os.geteuid() == 0:
+        return True, "this kernel runs as root (user id 0)"
+    return False, f"this kernel runs as an ordinary user (user id {os.geteuid()}), not root"
+
+
+# What a cell can ask ``needs`` for: a name, and the check that tries it.
+FEATURES = {
+    "procfs": _procfs,
+    "abstract names": _abstract_names,
+    "127/8 loopback": _loopback_block,
+    "SO_PEERCRED": _peer_credentials,
+    "SO_PROTOCOL": lambda: ((True, "getsockopt can report a socket's protocol") if hasattr(socket, "SO_PROTOCOL")
+                            else (False, "socket.SO_PROTOCOL does not exist here")),
+    "SOCK_SEQPACKET": lambda: _try_socket("AF_UNIX", "SOCK_SEQPACKET"),
+    "raw sockets": lambda: _try_socket("AF_INET", "SOCK_RAW", "IPPROTO_ICMP"),
+    "root": _root,
+    "fork": lambda: _fork_works(),
+    "linux": lambda: ((True, "Linux") if sys.platform.startswith("linux")
+                      else (False, f"this is {platform.system() or sys.platform}, not Linux")),
+}
+
+
+def needs(feature: str, shows: str) -> bool:
+    """True if this machine offers ``feature``; otherwise print what is missing and what the cell would show.
+
+    ``shows`` completes the sentence "Where it is available, this cell shows ...".
+    The check runs every time (it is cheap), so a cell gives the same answer
+    however often it is re-run.
+    """
+    if feature not in FEATURES:
+        raise ValueError(f"needs() knows no feature {feature!r}: use one of {', '.join(map(repr, FEATURES))}")
+    if not isinstance(shows, str) or not shows.strip():
+        raise ValueError("needs() takes shows='what the cell shows where the feature exists', a sentence")
+    ok, detail = FEATURES[feature]()
+    if not ok:
+        print(f"(skipped: {detail}. Where it is available, this cell shows {shows.strip().rstrip('.')}.)")
+    return ok
 
 
 def _fork_works():
@@ -124,12 +213,10 @@ def environment() -> Environment:
         Check("AF_INET6", ipv6_available(),
               "IPv6 loopback ::1 can be bound" if ipv6_available() else "no IPv6 loopback: tcp6/udp6 demos are skipped"),
         Check("AF_UNIX", *_try_socket("AF_UNIX")),
-        Check("abstract namespace", sys.platform.startswith("linux"),
-              "Linux: Unix sockets can have names that are not files" if sys.platform.startswith("linux")
-              else "only Linux has abstract Unix socket names"),
+        Check("abstract namespace", *_abstract_names()),
         Check("fork", *_fork_works()),
         Check("SOCK_SEQPACKET", *_try_socket("AF_UNIX", "SOCK_SEQPACKET")),
-        Check("AF_CAN", *_try_socket("AF_CAN", "SOCK_RAW")),
+        Check("AF_CAN", *_try_socket("AF_CAN", "SOCK_RAW", "CAN_RAW")),   # protocol 0 is refused even with CAN
         Check("AF_RDS", *_try_socket("AF_RDS", "SOCK_SEQPACKET")),
         Check("AF_TIPC (SOCK_RDM)", *_try_socket("AF_TIPC", "SOCK_RDM")),
     ]

@@ -15,7 +15,8 @@ matplotlib.use("Agg")
 # A private temporary folder for this test session, inherited by the kernels and
 # subprocesses it starts: the leak checks below look for socklab's socket folders
 # there, and must not see those of another process (a learner's own JupyterLab).
-_SESSION_TMP = tempfile.mkdtemp(prefix="socklab-tests-")
+_SESSION_TMP = tempfile.mkdtemp(prefix="socklab-tests-",
+                                dir="/tmp" if os.access("/tmp", os.W_OK | os.X_OK) else None)
 os.environ["TMPDIR"] = _SESSION_TMP
 tempfile.tempdir = None  # make tempfile read TMPDIR again
 
@@ -26,6 +27,25 @@ def pytest_unconfigure(config):
     shutil.rmtree(_SESSION_TMP, ignore_errors=True)
 
 import socklab  # noqa: E402
+
+
+@pytest.fixture
+def sock_dir():
+    """A folder for Unix socket files with a short path.
+
+    pytest's tmp_path holds the user's name and the test's name, and a Unix
+    socket path must stay under about 100 bytes: a learner called
+    "bars-learner" running a parametrized test passed that limit. This folder
+    sits directly in the session's temporary folder, whoever runs the tests.
+    """
+    import shutil
+    from pathlib import Path
+
+    folder = tempfile.mkdtemp(prefix="s", dir=_SESSION_TMP)
+    try:
+        yield Path(folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def open_fds() -> set:

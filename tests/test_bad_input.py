@@ -271,8 +271,8 @@ def _socklab_threads():
 
 
 @pytest.fixture
-def resources(tmp_path):
-    res = Resources(tmp_path)
+def resources(sock_dir):
+    res = Resources(sock_dir)
     try:
         yield res
     finally:

@@ -342,7 +342,8 @@ def test_signal_before_any_client(cli):
     assert_clean_exit(proc, rc, proc.stdout_lines[0])
 
 
-def test_unix_path_option_is_used_and_removed(cli, tmp_path):
+def test_unix_path_option_is_used_and_removed(cli, sock_dir):
+    tmp_path = sock_dir
     path = tmp_path / "lab.sock"
     proc = cli("--kind", "unix", "--mode", "threading", "--path", str(path))
     first = proc.first_line()
@@ -563,8 +564,8 @@ def test_serve_rejects_with_one_line(cli, args, expected):
     assert lines[0].startswith("socklab: ") and expected in lines[0], lines[0]
 
 
-def test_existing_file_as_unix_path_exits_2_and_stays(cli, tmp_path):
-    notes = tmp_path / "notes.txt"
+def test_existing_file_as_unix_path_exits_2_and_stays(cli, sock_dir):
+    notes = sock_dir / "notes.txt"
     notes.write_text("a learner's notes\n")
     proc = cli("--kind", "unix", "--path", str(notes))
     rc = proc.wait(timeout=START_TIMEOUT)
@@ -576,8 +577,8 @@ def test_existing_file_as_unix_path_exits_2_and_stays(cli, tmp_path):
     assert notes.read_text() == "a learner's notes\n", "the CLI deleted a file it could not bind"
 
 
-def test_second_cli_on_a_live_unix_path_leaves_the_first_alone(cli, tmp_path):
-    path = tmp_path / "shared.sock"
+def test_second_cli_on_a_live_unix_path_leaves_the_first_alone(cli, sock_dir):
+    path = sock_dir / "shared.sock"
     first = cli("--kind", "unix", "--mode", "threading", "--path", str(path))
     assert first.address() == str(path)
     second = cli("--kind", "unix", "--mode", "threading", "--path", str(path))

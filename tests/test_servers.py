@@ -99,7 +99,8 @@ def test_stdlib_shutdown_is_slow_which_is_why_socklab_wakes_its_loop():
 
 
 @pytest.mark.parametrize("kind", ["unix", "unix-dgram"])
-def test_socket_files_are_removed(kind, tmp_path):
+def test_socket_files_are_removed(kind, sock_dir):
+    tmp_path = sock_dir
     server = socklab.serve(kind=kind)
     path = server.address
     assert os.path.exists(path)

@@ -34,8 +34,26 @@ def test_environment_yml_and_requirements_agree():
     python = conda.pop("python")
     conda.pop("pip")
     assert conda == pip_requirements(), "environment.yml and requirements.txt must list the same packages and ranges"
-    assert python == f"={sys.version_info.major}.{sys.version_info.minor}", \
-        "environment.yml pins the Python version CI tests"
+    assert python == ">=3.11,<3.15", "environment.yml allows the Pythons the course supports, 3.11 to 3.14"
+
+
+SUPPORTED = (3, 11), (3, 14)
+
+
+def test_every_file_promises_the_same_pythons():
+    """README, pyproject, Makefile and environment.yml all say 3.11 to 3.14."""
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.11"' in pyproject
+    makefile = (ROOT / "Makefile").read_text()
+    assert "sys.version_info < (3, 11)" in makefile and "3.11 to 3.14" in makefile
+    for doc in ("README.md", "labs/README.md"):
+        text = (ROOT / doc).read_text()
+        assert "Python 3.11 to 3.14" in text, f"{doc} names the supported Pythons"
+        assert not re.search(r"Python 3\.(9|10)\b", text), f"{doc} still promises an end-of-life Python"
+
+
+def test_this_python_is_supported():
+    assert SUPPORTED[0] <= sys.version_info[:2] <= SUPPORTED[1], f"tests run on {sys.version}, outside 3.11 to 3.14"
 
 
 def test_ci_runs_the_readme_test_command():
