@@ -103,7 +103,7 @@ FEATURES = {
     "raw sockets": lambda: _try_socket("AF_INET", "SOCK_RAW", "IPPROTO_ICMP"),
     "root": _root,
     "fork": lambda: _fork_works(),
-    "linux": lambda: ((True, "Linux") if sys.platform.startswith("linux")
+    "linux": lambda: ((True, f"Linux (sys.platform is {sys.platform!r})") if sys.platform.startswith("linux")
                       else (False, f"this is {platform.system() or sys.platform}, not Linux")),
 }
 

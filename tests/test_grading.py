@@ -9,6 +9,7 @@ import socket
 import socketserver
 import struct
 import threading
+import sys
 import time
 
 import pytest
@@ -504,6 +505,18 @@ def test_lab05_results_checks():
     fails_with("did you pass cpu=False", grading.check_results, _results(threading_sleeping=0.8), "sleeping")
     fails_with("did you pass cpu=True", grading.check_results, _results(threading_computing=0.21), "cpu")
     fails_with("not filled in yet", grading.check_results, ..., "complete")
+
+
+def test_lab05_cpu_check_follows_the_gil(monkeypatch):
+    """A free-threaded Python computes in parallel with threads: the right answer there must pass,
+    and the GIL answer must not pass there."""
+    free_threaded = _results(threading_computing=0.42)
+    # two free cores, as measured (the module, not socklab.environment the function)
+    monkeypatch.setattr(sys.modules["socklab.environment"], "free_cores", lambda seconds=0.1: 2.0)
+    fails_with("did you pass cpu=True", grading.check_results, free_threaded, "cpu")     # with the GIL: wrong
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
+    grading.check_results(free_threaded, "cpu")                                          # without it: right
+    fails_with("no GIL (a free-threaded Python)", grading.check_results, _results(), "cpu")
 
 
 def test_within_interrupts_a_blocking_call_and_restores_the_alarm():

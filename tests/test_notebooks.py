@@ -207,13 +207,12 @@ elsewhere.hide_linux()
 """
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_runs_where_linux_features_are_missing(path):
-    nb = nbformat.read(path, as_version=4)
+def problems_where_linux_is_hidden(nb, folder):
+    """Run a notebook in a kernel that imitates a Mac; return its errors and stderr lines."""
     hide = nbformat.v4.new_code_cell(HIDE_LINUX)
     nb.cells.insert(0, hide)
     client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(path.parent)}})
+                            resources={"metadata": {"path": str(folder)}})
     client.execute()
     problems = []
     for index, cell in enumerate(nb.cells[1:]):
@@ -222,4 +221,30 @@ def test_runs_where_linux_features_are_missing(path):
                 problems.append(f"cell {index}: {output.ename}: {output.evalue}"[:300])
             elif output.output_type == "stream" and output.name == "stderr":
                 problems.append(f"cell {index} wrote to stderr: {output.text[:200]}")
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_runs_where_linux_features_are_missing(path):
+    problems = problems_where_linux_is_hidden(nbformat.read(path, as_version=4), path.parent)
     assert not problems, "on a Mac (imitated), these cells fail instead of saying what Linux shows:\n" + "\n".join(problems)
+
+
+def test_the_imitated_mac_catches_an_unguarded_cell(tmp_path):
+    """The check above fails on what a Mac lacks, and passes once the cell asks first."""
+    cells = {
+        "reads /proc": 'print(open("/proc/net/tcp").readline())',
+        "uses SO_PEERCRED": "import socket; print(socket.SO_PEERCRED)",
+        "binds an abstract name": 'import socket\nwith socket.socket(socket.AF_UNIX) as s: s.bind(b"\\0x")',
+        "binds 127.42.0.7": 'import socket\nwith socket.socket() as s: s.bind(("127.42.0.7", 0))',
+        "opens a raw socket": "import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)",
+    }
+    unguarded = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in cells.values()])
+    problems = problems_where_linux_is_hidden(unguarded, tmp_path)
+    assert len(problems) == len(cells), problems
+    guarded = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        'import socklab\nif socklab.needs("procfs", shows="the first line of /proc/net/tcp"):\n'
+        '    print(open("/proc/net/tcp").readline())')])
+    assert problems_where_linux_is_hidden(guarded, tmp_path) == []
+    said = guarded.cells[1].outputs[0]["text"]
+    assert said.startswith("(skipped: ") and "the first line of /proc/net/tcp" in said and said.count("\n") == 1
