@@ -7,6 +7,8 @@ what a macOS learner (an ordinary user) does not have:
 - Linux-only socket constants (``SO_PEERCRED``, ``SO_PROTOCOL``, ``AF_PACKET``...);
 - abstract Unix names and loopback beyond 127.0.0.1 (``bind`` fails as on macOS);
 - raw sockets and root (the account is an ordinary user, uid 501);
+- ``SOCK_SEQPACKET`` for ``AF_UNIX`` (macOS offers only streams and datagrams);
+- Linux itself: ``sys.platform`` is "darwin" and ``platform.system()`` "Darwin";
 - ``os.sched_getaffinity`` and ``select.epoll``;
 - ``psutil``'s connection tables (macOS answers AccessDenied to ordinary users);
 - multiprocessing's "fork" default (macOS starts processes with "spawn").
@@ -99,9 +101,24 @@ def hide_linux():
     def init(self, family=-1, type=-1, proto=-1, fileno=None):
         if fileno is None and type == socket.SOCK_RAW:
             raise PermissionError(errno.EPERM, "Operation not permitted (an ordinary user: this imitates macOS)")
+        if fileno is None and family == socket.AF_UNIX and type == socket.SOCK_SEQPACKET:
+            raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported (this imitates macOS)")
         return plain_init(self, family, type, proto, fileno)
 
     socket.socket.__init__ = init
+    plain_socketpair = socket.socketpair
+
+    def socketpair(family=socket.AF_UNIX, type=socket.SOCK_STREAM, proto=0):
+        if family == socket.AF_UNIX and type == socket.SOCK_SEQPACKET:
+            raise OSError(errno.EPROTONOSUPPORT, "Protocol not supported (this imitates macOS)")
+        return plain_socketpair(family, type, proto)
+
+    socket.socketpair = socketpair
+
+    import platform
+
+    sys.platform = "darwin"
+    platform.system = lambda: "Darwin"
 
     # psutil's connection tables need root on macOS
     import psutil

@@ -238,6 +238,8 @@ def test_the_imitated_mac_catches_an_unguarded_cell(tmp_path):
         "binds an abstract name": 'import socket\nwith socket.socket(socket.AF_UNIX) as s: s.bind(b"\\0x")',
         "binds 127.42.0.7": 'import socket\nwith socket.socket() as s: s.bind(("127.42.0.7", 0))',
         "opens a raw socket": "import socket; socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)",
+        "opens a SOCK_SEQPACKET pair": "import socket; socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)",
+        "believes it is on Linux": 'import sys; assert sys.platform.startswith("linux"), sys.platform',
     }
     unguarded = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(code) for code in cells.values()])
     problems = problems_where_linux_is_hidden(unguarded, tmp_path)
