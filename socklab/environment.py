@@ -46,7 +46,7 @@ def _try_socket(family_name, type_name="SOCK_STREAM", proto_name=None):
         socket.socket(*values).close()
         return True, f"{call} works"
     except PermissionError:
-        return False, f"{call}: not permitted for this account (it needs root or CAP_NET_RAW)"
+        return False, f"{call}: not permitted for this account, which needs root or CAP_NET_RAW"
     except OSError as exc:
         return False, f"the constant exists, but the kernel says: {exc.strerror or exc}"
 
@@ -60,7 +60,7 @@ def _abstract_names():
             probe.bind(b"\0socklab-probe-" + secrets.token_hex(4).encode())
         return True, "Unix sockets can have names that are not files (Linux)"
     except (OSError, AttributeError) as exc:
-        return False, f"binding an abstract name fails ({exc.strerror or exc}): only Linux has them"
+        return False, f"binding an abstract name fails with {exc.strerror or exc}: only Linux has them"
 
 
 def _procfs():
@@ -76,19 +76,19 @@ def _loopback_block():
             probe.bind(("127.42.0.7", 0))
         return True, "every 127.x.y.z address is this machine"
     except OSError as exc:
-        return False, f"127.42.0.7 cannot be bound ({exc.strerror or exc}): only 127.0.0.1 is loopback here"
+        return False, f"127.42.0.7 cannot be bound, {exc.strerror or exc}: only 127.0.0.1 is loopback here"
 
 
 def _peer_credentials():
     if not hasattr(socket, "SO_PEERCRED"):
-        return False, "socket.SO_PEERCRED does not exist here (Linux's; macOS has LOCAL_PEERCRED)"
+        return False, "socket.SO_PEERCRED does not exist here: it is Linux's, and macOS has LOCAL_PEERCRED"
     return True, "a Unix socket can ask the kernel which process is at the other end"
 
 
 def _root():
     if os.geteuid() == 0:
         return True, "this kernel runs as root (user id 0)"
-    return False, f"this kernel runs as an ordinary user (user id {os.geteuid()}), not root"
+    return False, f"this kernel runs as an ordinary user, user id {os.geteuid()}, not root"
 
 
 # What a cell can ask ``needs`` for: a name, and the check that tries it.

@@ -32,7 +32,7 @@ def test_raw_sockets_refused_to_an_ordinary_user(capsys, monkeypatch):
 
     monkeypatch.setattr(socket, "socket", refuse)
     assert socklab.needs("raw sockets", shows="a ping") is False
-    assert "not permitted for this account (it needs root or CAP_NET_RAW)" in capsys.readouterr().out
+    assert "not permitted for this account, which needs root or CAP_NET_RAW" in capsys.readouterr().out
 
 
 def test_abstract_names_are_tried_not_assumed(monkeypatch):
