@@ -42,7 +42,10 @@ run_suite() {
   # a copy of the working tree (tracked and new files, not .venv or build/)
   rm -rf "$root/course" && mkdir -p "$root/course"
   git ls-files -z --cached --others --exclude-standard | tar --null -T - -c | tar -x -C "$root/course"
-  mount --bind /dev "$root/dev"; mount -t proc proc "$root/proc"; mount -t devpts devpts "$root/dev/pts" 2>/dev/null || true
+  # /dev and /proc inside the root, mounted here unless something already did
+  local mounted=()
+  if ! mountpoint -q "$root/dev"; then mount --bind /dev "$root/dev" && mounted+=("$root/dev"); fi
+  if ! mountpoint -q "$root/proc"; then mount -t proc proc "$root/proc" && mounted+=("$root/proc"); fi
   local status=0
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8 PIP_CERT=/etc/ssl/certs/socklab-pip-ca.crt PIP_DEFAULT_TIMEOUT=180 \
@@ -51,7 +54,8 @@ run_suite() {
         --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 \
         --ignore=tests/test_browser.py -p no:cacheprovider ${PYTEST_ARGS:-}" \
     >"$logs/$suite.log" 2>&1 || status=$?
-  umount "$root/dev/pts" 2>/dev/null || true; umount "$root/proc"; umount "$root/dev"
+  local m
+  for m in "${mounted[@]}"; do umount "$m" || umount -l "$m"; done
   echo "[$suite] $(grep -m1 '^Python ' "$logs/$suite.log" || echo 'no python'): $(tail -n 1 "$logs/$suite.log") (log: $logs/$suite.log)"
   return $status
 }
