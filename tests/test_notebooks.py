@@ -68,6 +68,19 @@ def test_every_ignored_output_is_a_declared_measurement(path):
                     f"a cell whose output 'varies' asks socklab.needs(...) what the machine has: {cell.source[:60]}"
 
 
+WIDGETS = ("socklab.experiment(", "socklab.quiz(", "socklab.explorer(", "socklab.lifecycle(")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_widget_is_shown(path):
+    """A widget built inside an if-block (a guarded cell) is not displayed unless the
+    cell calls display(): the learner would see nothing. Each widget cell has an output."""
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and any(w in cell.source for w in WIDGETS):
+            assert cell.outputs, f"cell {index} builds a widget but shows nothing: {cell.source[:80]!r}"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_declares_its_floor(path):
     """The benchmark compares each notebook's run time with its floor: kernel
