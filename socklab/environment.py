@@ -101,6 +101,8 @@ FEATURES = {
     "procfs": _procfs,
     "abstract names": _abstract_names,
     "127/8 loopback": _loopback_block,
+    "IPv6 loopback": lambda: ((True, "IPv6 loopback ::1 can be bound") if ipv6_available()
+                              else (False, "this machine has no IPv6 loopback: ::1 cannot be bound")),
     "SO_PEERCRED": _peer_credentials,
     "SO_PROTOCOL": lambda: ((True, "getsockopt can report a socket's protocol") if hasattr(socket, "SO_PROTOCOL")
                             else (False, "socket.SO_PROTOCOL does not exist here")),
