@@ -76,6 +76,8 @@ def hide_linux():
     for name in ("sched_getaffinity", "sched_setaffinity", "pidfd_open", "memfd_create", "eventfd"):
         if hasattr(os, name):
             delattr(os, name)
+    if hasattr(os, "process_cpu_count"):  # 3.13+: Linux's calls sched_getaffinity; a Mac's is cpu_count
+        os.process_cpu_count = os.cpu_count
     import select
 
     if hasattr(select, "epoll"):
