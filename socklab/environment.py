@@ -39,8 +39,9 @@ def _try_socket(family_name, type_name="SOCK_STREAM", proto_name=None):
     """Create and close one socket.
 
     On Linux the first try asks for the family's module (``net-pf-N``): it loads
-    where the module is installed, declares that alias (CAN, RDS and SCTP do;
-    TIPC does not, so it needs ``modprobe tipc``) and is not blocked.
+    where the module is installed, declares that alias (CAN and SCTP do; TIPC
+    does not, so it needs ``modprobe tipc``) and no configuration blocks it
+    (several distributions block RDS).
     """
     names = [family_name, type_name] + ([proto_name] if proto_name else [])
     values = [getattr(socket, name, None) for name in names]
