@@ -119,6 +119,10 @@ class EventLoopServer(Server):
                 sock, address = listener.accept()
             except (BlockingIOError, InterruptedError):
                 return
+            except ConnectionAbortedError:  # reset before it was accepted (macOS reports it): take the next
+                continue
+            except OSError:  # out of descriptors (EMFILE): leave the rest queued for the next wake-up
+                return
             sock.setblocking(False)
             conn = _Connection(sock, address, time.monotonic())
             connections.add(conn)
@@ -162,7 +166,7 @@ class EventLoopServer(Server):
             conn.error = f"{type(exc).__name__}: {exc.strerror or exc}"
             conn.eof, conn.outbox, conn.inbox = True, b"", b""
         if conn.eof and not conn.inbox and not conn.outbox and conn.waiting_until is None:
-            selector.unregister(conn.sock)
+            _watch(selector, conn, 0)
             conn.sock.close()
             connections.discard(conn)
             self._record_connection(conn.address, conn.accepted, conn.started, conn.replied, conn.error)
@@ -170,8 +174,10 @@ class EventLoopServer(Server):
             wanted = selectors.EVENT_READ | (selectors.EVENT_WRITE if conn.outbox else 0)
             if conn.eof:
                 wanted &= ~selectors.EVENT_READ
-            if wanted:
-                selector.modify(conn.sock, wanted, conn)
+            # Nothing to wait for (the client has closed its side and the work is still
+            # sleeping): stop watching the socket until the timer fires. A socket at end of
+            # stream is always readable, so leaving it registered would spin the loop.
+            _watch(selector, conn, wanted)
         return sequence
 
     # -------------------------------------------------------------- asyncio
@@ -227,6 +233,21 @@ class EventLoopServer(Server):
             for task in list(tasks):
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _watch(selector, conn, events) -> None:
+    """Make the selector wait for ``events`` on this connection's socket (0: not at all)."""
+    try:
+        selector.get_key(conn.sock)
+        registered = True
+    except KeyError:
+        registered = False
+    if events and registered:
+        selector.modify(conn.sock, events, conn)
+    elif events:
+        selector.register(conn.sock, events, conn)
+    elif registered:
+        selector.unregister(conn.sock)
 
 
 class _Connection:
