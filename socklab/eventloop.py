@@ -20,6 +20,7 @@ client waits. Start them with ``socklab.serve(mode="selectors")`` or
 from __future__ import annotations
 
 import asyncio
+import errno
 import heapq
 import selectors
 import socket
@@ -31,6 +32,7 @@ from .servers import Request, Server, _Stopped, _local, format_address, work
 
 EVENT_LOOP_MODES = ("selectors", "asyncio")
 WORKER = "event loop"
+ACCEPT_RETRY = 1.0  # seconds without accepting after running out of descriptors (asyncio waits as long)
 
 
 class _Listener:
@@ -96,12 +98,21 @@ class EventLoopServer(Server):
                     if key.data == "wake":
                         return
                     if key.data is None:
-                        self._accept(listener, selector, connections)
+                        if not self._accept(listener, selector, connections):
+                            # Out of descriptors: the waiting connections keep the listener
+                            # readable, so watching it would spin the loop. Stop for a second,
+                            # as asyncio does, then try again.
+                            selector.unregister(listener)
+                            sequence += 1
+                            heapq.heappush(timers, (time.monotonic() + ACCEPT_RETRY, sequence, None))
                     else:
                         sequence = self._service(key.data, events, selector, timers, sequence, connections)
                 now = time.monotonic()
                 while timers and timers[0][0] <= now:
                     _, _, conn = heapq.heappop(timers)
+                    if conn is None:  # the pause after running out of descriptors is over
+                        selector.register(listener, selectors.EVENT_READ, None)
+                        continue
                     conn.finish_work()
                     sequence = self._advance(conn, selector, timers, sequence, connections)
         except _Stopped:
@@ -112,21 +123,26 @@ class EventLoopServer(Server):
                 conn.sock.close()
             selector.close()
 
-    def _accept(self, listener, selector, connections):
-        """Accept every connection waiting (up to a batch), not just one per wake-up."""
+    def _accept(self, listener, selector, connections) -> bool:
+        """Accept every connection waiting (up to a batch), not just one per wake-up.
+
+        Returns False when the process is out of descriptors (EMFILE, ENFILE)."""
         for _ in range(256):
             try:
                 sock, address = listener.accept()
             except (BlockingIOError, InterruptedError):
-                return
+                return True
             except ConnectionAbortedError:  # reset before it was accepted (macOS reports it): take the next
                 continue
-            except OSError:  # out of descriptors (EMFILE): leave the rest queued for the next wake-up
-                return
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    return False  # leave the rest queued
+                continue  # Linux passes on a network error of the new connection: take the next
             sock.setblocking(False)
             conn = _Connection(sock, address, time.monotonic())
             connections.add(conn)
             selector.register(sock, selectors.EVENT_READ, conn)
+        return True
 
     def _service(self, conn, events, selector, timers, sequence, connections):
         try:

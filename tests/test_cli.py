@@ -590,3 +590,29 @@ def test_second_cli_on_a_live_unix_path_leaves_the_first_alone(cli, sock_dir):
     rc, _ = first.signal_and_wait(signal.SIGTERM)
     assert_clean_exit(first, rc, first.stdout_lines[0])
     assert not path.exists()
+
+
+@pytest.mark.parametrize("mode", ["selectors", "asyncio"])
+def test_an_event_loop_out_of_descriptors_waits_instead_of_spinning(cli, mode):
+    """With more clients than descriptors, the waiting connections keep the listener
+    readable: a loop that kept watching it would burn a core (the selectors server used
+    1.0 s of CPU a second before the fix). It pauses accepting, then serves again."""
+    if not hasattr(psutil.Process, "rlimit"):
+        pytest.skip("psutil cannot set another process's descriptor limit here")
+    proc = cli("--kind", "tcp", "--mode", mode)
+    address = proc.address()
+    server = psutil.Process(proc.proc.pid)
+    server.rlimit(psutil.RLIMIT_NOFILE, (40, 40))
+    clients = []
+    try:
+        for _ in range(60):
+            clients.append(socket.create_connection(address, timeout=IO_TIMEOUT))
+        time.sleep(0.3)
+        before = sum(server.cpu_times()[:2])
+        time.sleep(1.0)
+        used = sum(server.cpu_times()[:2]) - before
+    finally:
+        for client in clients:
+            client.close()
+    assert used < 0.3, f"the server used {used:.2f} s of CPU in 1 s while out of descriptors"
+    assert stream_exchange(address, b"again\n") == b"AGAIN\n", "it serves again once descriptors are free"
