@@ -66,7 +66,7 @@ def _abstract_names():
             probe.bind(b"\0socklab-probe-" + secrets.token_hex(4).encode())
         return True, "Unix sockets can have names that are not files (Linux)"
     except (OSError, AttributeError) as exc:
-        return False, f"binding an abstract name fails with {exc.strerror or exc}: only Linux has them"
+        return False, f"binding an abstract name fails with {getattr(exc, 'strerror', None) or exc}: only Linux has them"
 
 
 def _procfs():
