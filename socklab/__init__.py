@@ -19,7 +19,7 @@ and the chart of it), ``cli`` (``python -m socklab``).
 """
 
 from .clients import ClientResult, LoadResult, ask, load
-from .environment import environment, free_cores, needs
+from .environment import environment, free_cores, gil_enabled, needs
 from .errors import HandlerError, SocklabError, StopTimeout
 from .handlers import UpperDatagramHandler, UpperEchoHandler
 from .inside import Trace, plot_classes, server_classes, trace_request
@@ -48,7 +48,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KINDS", "MODES", "ClientResult", "HandlerError", "LoadResult", "Request", "Server", "SocklabError",
-    "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "compare", "environment", "free_cores", "needs",
+    "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "compare", "environment", "free_cores", "gil_enabled", "needs",
     "format_address", "load", "plot_timeline", "quiz", "explorer", "lifecycle", "experiment", "running", "serve", "server_class", "stop_all", "work",
     "Trace", "trace_request", "plot_classes", "server_classes",
 ]

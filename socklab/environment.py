@@ -182,6 +182,14 @@ class Environment:
         return f"<table><tr>{head}</tr>{rows}</table>"
 
 
+def gil_enabled() -> bool:
+    """False on a free-threaded build running without the GIL (3.13t, 3.14t); True elsewhere.
+
+    ``sys._is_gil_enabled`` exists from Python 3.13; before it every build had the GIL.
+    """
+    return getattr(sys, "_is_gil_enabled", lambda: True)()
+
+
 def free_cores(seconds: float = 0.1) -> float:
     """How many cores this program can compute on right now, measured.
 

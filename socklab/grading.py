@@ -860,13 +860,6 @@ def check_measure(measure, part: str = "sleeping") -> None:
         "(socklab.load's default, concurrent=True)")
 
 
-def gil_enabled() -> bool:
-    """False on a free-threaded build running without the GIL (``sys._is_gil_enabled``, 3.13+)."""
-    import sys
-
-    return getattr(sys, "_is_gil_enabled", lambda: True)()
-
-
 def check_results(results, part: str = "complete") -> None:
     """Lab 05, ``results``: {(mode, kind): seconds} for the three modes and two kinds.
 
@@ -875,7 +868,7 @@ def check_results(results, part: str = "complete") -> None:
     two cores are free. On a free-threaded build without the GIL, threads
     compute in parallel too, and the cpu part checks that instead.
     """
-    from .environment import free_cores
+    from .environment import free_cores, gil_enabled
 
     _parts(part, ("complete", "sleeping", "cpu"))
     if results is Ellipsis or results is None:

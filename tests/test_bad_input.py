@@ -252,6 +252,7 @@ CASES = [
 NO_WRONG_ARGUMENTS = {
     "environment": "takes no arguments",
     "free_cores": "takes a duration only, and measures",
+    "gil_enabled": "takes no arguments",
     "running": "takes no arguments",
     "format_address": "formats any object it is given, for display",
 }

@@ -77,3 +77,9 @@ def test_every_feature_answers_with_a_reason():
     for name, probe in env.FEATURES.items():
         ok, detail = probe()
         assert isinstance(ok, bool) and len(detail) > 10, name
+
+
+def test_gil_enabled_follows_the_interpreter(monkeypatch):
+    assert socklab.gil_enabled() is True or hasattr(sys, "_is_gil_enabled")
+    monkeypatch.setattr(sys, "_is_gil_enabled", lambda: False, raising=False)
+    assert socklab.gil_enabled() is False

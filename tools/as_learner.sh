@@ -3,14 +3,13 @@
 # name (Unix socket paths under its home and temporary folders get long), the
 # system's own python3, and a fresh copy of the course in its home folder.
 #
-#   sudo tools/as_learner.sh                         # make test, as that user
-#   sudo tools/as_learner.sh "tests notebooks"       # only these (pytest paths)
+#   sudo tools/as_learner.sh                          # make test, as that user
+#   sudo PYTEST_ARGS="-k setup" tools/as_learner.sh   # a part of it
 #
 # Needs root to create the user (useradd) and to switch to it (runuser).
 # The user and its copy are kept, so a second run reuses the .venv.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-top=$PWD
 learner=${LEARNER:-socklab-learner-with-a-long-name}
 python=${LEARNER_PYTHON:-/usr/bin/python3}
 
@@ -31,16 +30,11 @@ if [ -d "$copy/.venv" ]; then mv "$copy/.venv" "$copy.new/.venv"; fi
 rm -rf "$copy" && mv "$copy.new" "$copy"
 chown -R "$learner:" "$copy"
 
-targets=${1:-}
-pytest_args=${PYTEST_ARGS:-}
-if [ -n "$targets" ]; then
-  command="make setup PYTHON=$python && .venv/bin/python -m pytest $targets --nbval --nbval-current-env \
-    --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 $pytest_args"
-else
-  command="make test PYTHON=$python PYTEST_ARGS='$pytest_args'"
-fi
 echo "As $learner (uid $(id -u "$learner"), not root), with $($python --version), in $copy:"
-echo "  $command"
-# -l: the learner's own environment (HOME, no root paths); pip certificates as here
-exec runuser -l "$learner" -c "cd '$copy' && export PIP_CERT='${PIP_CERT:-}' PIP_DEFAULT_TIMEOUT=180 CI='${CI:-}' \
-  CHROMIUM='${CHROMIUM:-/usr/bin/chromium}' && $command"
+echo "  make test PYTHON=$python PYTEST_ARGS=${PYTEST_ARGS:-}"
+# -l: the learner's own environment (HOME, no root paths); pip certificates as here.
+# The settings travel as variables (-w), so quotes in PYTEST_ARGS reach make intact.
+export PYTEST_ARGS="${PYTEST_ARGS:-}" LEARNER_PYTHON="$python" PIP_CERT="${PIP_CERT:-}" PIP_DEFAULT_TIMEOUT=180 \
+  CI="${CI:-}" CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+exec runuser -l "$learner" -w PYTEST_ARGS,LEARNER_PYTHON,PIP_CERT,PIP_DEFAULT_TIMEOUT,CI,CHROMIUM \
+  -c "cd '$copy' && make test PYTHON=\"\$LEARNER_PYTHON\" PYTEST_ARGS=\"\$PYTEST_ARGS\""

@@ -4,8 +4,8 @@
 #   sid     Debian testing/unstable, Python 3.14
 # Each suite gets a root file system under build/pythons/SUITE (debootstrap,
 # made once and reused), a copy of this working tree, a fresh .venv made by
-# its python3 through `make setup`, then the unit tests and the notebook
-# validation (everything but the browser, which the root has no Chromium for).
+# its python3, then `make check`: the unit tests and the notebook validation
+# (everything but the browser, which the root has no Chromium for).
 #
 #   make pythons                      # both suites
 #   make pythons SUITES=sid           # one
@@ -49,10 +49,8 @@ run_suite() {
   local status=0
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8 PIP_CERT=/etc/ssl/certs/socklab-pip-ca.crt PIP_DEFAULT_TIMEOUT=180 \
-    bash -c "cd /course && python3 --version && make setup PYTHON=python3 && \
-      .venv/bin/python -m pytest tests notebooks --nbval --nbval-current-env \
-        --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120 \
-        --ignore=tests/test_browser.py -p no:cacheprovider ${PYTEST_ARGS:-}" \
+    PYTEST_ARGS="${PYTEST_ARGS:-}" \
+    bash -c 'cd /course && python3 --version && make check PYTHON=python3 PYTEST_ARGS="$PYTEST_ARGS"' \
     >"$logs/$suite.log" 2>&1 || status=$?
   local m
   for m in "${mounted[@]}"; do umount "$m" || umount -l "$m"; done
