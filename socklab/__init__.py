@@ -14,15 +14,19 @@ Modules: ``servers`` (start and stop), ``handlers`` (the built-in echo),
 (what this machine offers), ``inside`` (a request traced, the class diagram),
 ``widgets`` (quizzes, explorers, experiments), ``sched`` (the scheduler
 simulator of notebook 07: ``socklab.sched.simulate(jobs, policy)``),
+``checks`` (a claim checked live, printed with the value it saw),
+``pairs`` (a connected TCP pair and waiting for bytes, notebooks 02 to 04),
 ``spans`` (notebook 08: threads and processes that record when they ran,
 and the chart of it), ``cli`` (``python -m socklab``).
 """
 
+from .checks import check
 from .clients import ClientResult, LoadResult, ask, load
 from .environment import environment, free_cores, gil_enabled, needs
 from .errors import HandlerError, SocklabError, StopTimeout
 from .handlers import UpperDatagramHandler, UpperEchoHandler
 from .inside import Trace, plot_classes, server_classes, trace_request
+from .pairs import connected_pair, wait_until_queued
 from .servers import KINDS, MODES, Request, Server, format_address, running, serve, server_class, stop_all, work
 from .timeline import compare, plot_timeline
 
@@ -48,7 +52,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KINDS", "MODES", "ClientResult", "HandlerError", "LoadResult", "Request", "Server", "SocklabError",
-    "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "compare", "environment", "free_cores", "gil_enabled", "needs",
+    "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "check", "connected_pair", "wait_until_queued", "compare", "environment", "free_cores", "gil_enabled", "needs",
     "format_address", "load", "plot_timeline", "quiz", "explorer", "lifecycle", "experiment", "running", "serve", "server_class", "stop_all", "work",
     "Trace", "trace_request", "plot_classes", "server_classes",
 ]

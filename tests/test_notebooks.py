@@ -263,3 +263,132 @@ def test_the_imitated_mac_catches_an_unguarded_cell(tmp_path):
     assert problems_where_linux_is_hidden(guarded, tmp_path) == []
     said = guarded.cells[1].outputs[0]["text"]
     assert said.startswith("(skipped: ") and "the first line of /proc/net/tcp" in said and said.count("\n") == 1
+
+
+# The core path and the optional sections (issue: a course a newcomer finishes).
+# An optional section is a "##" heading "Going deeper (optional): <topic>", saved
+# collapsed in JupyterLab (the heading cell's jp-MarkdownHeadingCollapsed), and
+# runs until the next "#" or "##" heading, as JupyterLab collapses it.
+OPTIONAL = "Going deeper (optional): "
+CORE_LIMIT = 40  # minutes a newcomer may need for one notebook's core path
+
+
+def heading(cell):
+    """(level, text) of a markdown cell's first line if it is a heading, else None."""
+    if cell.cell_type != "markdown" or not cell.source.startswith("#"):
+        return None
+    first = cell.source.splitlines()[0]
+    level = len(first) - len(first.lstrip("#"))
+    return level, first[level:].strip()
+
+
+def optional_sections(nb):
+    """{topic: [cell indexes]} for each optional section, in order."""
+    sections, current = {}, None
+    for index, cell in enumerate(nb.cells):
+        head = heading(cell)
+        if head and head[0] <= 2:
+            current = head[1][len(OPTIONAL):] if head[1].startswith(OPTIONAL) else None
+            if current is not None:
+                sections[current] = []
+        if current is not None:
+            sections[current].append(index)
+    return sections
+
+
+def stated_minutes(nb):
+    """(core, optional) minutes from the opening's **Time:** line."""
+    import re
+
+    opening = next(c.source for c in nb.cells if "**Time:**" in c.source)
+    core = re.search(r"\*\*Time:\*\* core about (\d+) minutes", opening)
+    optional = re.search(r"optional sections about (\d+) minutes more", opening)
+    assert core, "the opening says '**Time:** core about N minutes; ...'"
+    if optional_sections(nb):
+        assert optional, "the opening says '... optional sections about M minutes more: <their topics>'"
+    return int(core.group(1)), int(optional.group(1)) if optional else 0
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_core_and_optional_are_marked(path):
+    nb = nbformat.read(path, as_version=4)
+    sections = optional_sections(nb)
+    assert sections, f"mark what a newcomer may skip: a '## {OPTIONAL}<topic>' section, saved collapsed"
+    opening = next(c.source for c in nb.cells if "**Time:**" in c.source)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and "Going deeper (optional)" in cell.source.split("\n")[0]:
+            assert cell.source.startswith("## " + OPTIONAL), \
+                f"an optional heading is the cell's first line, level 2: '## {OPTIONAL}<topic>': {cell.source[:60]!r}"
+            assert cell.metadata.get("jp-MarkdownHeadingCollapsed") is True, \
+                f"save it collapsed (metadata jp-MarkdownHeadingCollapsed: true): {cell.source[:60]!r}"
+    for topic, cells in sections.items():
+        assert topic.lower() in opening.lower(), f"the opening lists the optional section {topic!r}"
+        inside = "\n".join(nb.cells[i].source for i in cells)
+        assert "## Summary" not in inside and "socklab.quiz(" not in inside, \
+            f"the summary and the quiz belong to the core path, not to {topic!r}"
+    core, optional = stated_minutes(nb)
+    assert 0 < core <= CORE_LIMIT, f"the core path takes at most {CORE_LIMIT} newcomer-minutes, not {core}"
+    assert optional > 0
+
+
+def test_the_course_map_states_core_and_optional_minutes():
+    import re
+
+    readme = (ROOT / "README.md").read_text()
+    total_core = total_optional = 0
+    for path in NOTEBOOKS:
+        row = next((line for line in readme.splitlines() if f"(notebooks/{path.name})" in line and line.startswith("|")), None)
+        assert row, f"the course map has a row for {path.name}"
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        core, optional = stated_minutes(nbformat.read(path, as_version=4))
+        assert cells[-2:] == [str(core), str(optional)], \
+            f"{path.name}: the course map says {cells[-2:]}, the notebook says core {core}, optional {optional}"
+        total_core, total_optional = total_core + core, total_optional + optional
+    totals = re.search(r"\| \*\*total\*\* \|.*\| \*\*(\d+)\*\* \| \*\*(\d+)\*\* \|", readme)
+    assert totals and [int(t) for t in totals.groups()] == [total_core, total_optional], \
+        f"the course map's total row says core {total_core}, optional {total_optional}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_core_path_runs_without_the_optional_sections(path):
+    """A learner who leaves the optional sections collapsed runs only the core cells
+    (Shift-Enter skips hidden cells): no core cell may need what an optional one made."""
+    nb = nbformat.read(path, as_version=4)
+    skipped = {i for cells in optional_sections(nb).values() for i in cells}
+    nb.cells = [c for i, c in enumerate(nb.cells) if i not in skipped]
+    client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(path.parent)}})
+    client.execute()
+    errors = [f"{c.source[:60]!r}: {o.ename}: {o.evalue}"[:300] for c in nb.cells if c.cell_type == "code"
+              for o in c.outputs if o.output_type == "error"]
+    assert not errors, "without the optional sections, core cells fail:\n" + "\n".join(errors)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_checks_show_numbers(path):
+    """A cell that checks a claim prints the claim and what it measured, through
+    socklab.check, rather than stopping on a bare assert or printing 'True'."""
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        bare = [line.strip() for line in cell.source.splitlines() if re.match(r"\s*assert\b", line)]
+        assert not bare, f"cell {index}: use socklab.check(claim, holds, measured) instead of {bare[0][:60]!r}"
+        for output in cell.outputs:
+            for line in output.get("text", "").splitlines():
+                assert not re.search(r":\s*(True|False)\s*$", line), \
+                    f"cell {index} prints a bare truth value; print what was measured: {line[:80]!r}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_figure_has_a_text_alternative(path):
+    """A reader who cannot see a chart reads one sentence about it: the markdown
+    cell right after the figure starts with '*Figure:*'."""
+    nb = nbformat.read(path, as_version=4)
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and any("image/png" in o.get("data", {}) for o in cell.outputs):
+            after = nb.cells[index + 1] if index + 1 < len(nb.cells) else None
+            assert after is not None and after.cell_type == "markdown" and after.source.startswith("*Figure:*"), \
+                f"cell {index} draws a figure; start the next markdown cell with '*Figure:* <one sentence>'"
