@@ -29,8 +29,12 @@ from .errors import SocklabError
 STRICT = "SOCKLAB_STRICT"
 
 
-def check(claim: str, holds: bool, measured: str, *, varies: str | None = None) -> bool:
-    """Print the claim and the measured value; return whether the claim held."""
+def check(claim: str, holds: bool, measured: str, *, varies: str | None = None) -> None:
+    """Print the claim and the measured value.
+
+    Returns None, so a cell that ends with a check shows no stray ``True``;
+    test ``holds`` yourself where a cell must branch on it.
+    """
     if not isinstance(claim, str) or not claim.strip():
         raise SocklabError("check(claim, holds, measured): claim is the sentence being checked, e.g. "
                            "'every datagram arrived'")
@@ -47,9 +51,8 @@ def check(claim: str, holds: bool, measured: str, *, varies: str | None = None) 
         raise SocklabError(f"check(): holds must be True or False, not {type(holds).__name__}") from exc
     if holds:
         print(f"checked: {claim} (measured: {measured})")
-        return True
+        return
     report = f"did not hold on this run: {claim} (measured: {measured})"
     if varies is None or os.environ.get(STRICT) == "1":
         raise AssertionError(report)
     print(f"{report}. This can vary: {varies}.")
-    return False

@@ -11,6 +11,7 @@ Screenshots go to artifacts/browser/ (ignored by git): look at them.
 import contextlib
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -211,6 +212,33 @@ def test_every_notebook_runs_in_jupyterlab(lab, browser, path):
         assert errors.count() == 0, f"error or stderr output: {errors.first.inner_text()[:500]}"
         assert page.get_by_text("Error displaying widget").count() == 0
         assert page.locator(f"{VISIBLE} .jupyter-widgets").count() >= widgets, "every widget rendered"
+
+
+def test_optional_sections_open_collapsed_and_unfold_on_a_click(lab, browser):
+    """A newcomer opening a notebook sees the core path: each "Going deeper (optional)"
+    section is folded, its cells hidden until the learner clicks the arrow by its heading."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    try:
+        workspace = secrets.token_hex(4)
+        page.goto(f"{lab['base']}/lab/workspaces/{workspace}/tree/notebooks/00_start_here.ipynb?reset&token={lab['token']}")
+        page.wait_for_selector(f"{VISIBLE} .jp-MarkdownCell", timeout=60_000)
+        heading = page.locator(f"{VISIBLE} .jp-MarkdownCell",
+                               has=page.locator("h2", has_text="Going deeper (optional)")).first
+        folded = page.locator(f"{VISIBLE} .jp-CodeCell", has=page.locator(".cm-content", has_text="socketserver).__mro__")).first
+        button = heading.locator(".jp-collapseHeadingButton")
+        button.wait_for(state="attached", timeout=30_000)
+        assert "jp-mod-collapsed" in (button.get_attribute("class") or ""), "the heading is saved collapsed"
+        assert folded.is_hidden(), "an optional section's cells are hidden at first"
+        core = page.locator(f"{VISIBLE} .jp-MarkdownCell", has=page.locator("h2", has_text="Stopping everything")).first
+        assert core.is_visible(), "the core section after it is not folded with it"
+        heading.scroll_into_view_if_needed()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "optional_section_collapsed.png"))
+        # what a learner clicks: the "N cells hidden" button under the folded heading
+        page.locator(f"{VISIBLE} .jp-showHiddenCellsButton").first.click()
+        folded.wait_for(state="visible", timeout=10_000)
+    finally:
+        page.close()
 
 
 def test_the_quiz_answers_a_learner_in_jupyterlab(lab, browser):
