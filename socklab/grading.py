@@ -860,17 +860,22 @@ def check_measure(measure, part: str = "sleeping") -> None:
         "(socklab.load's default, concurrent=True)")
 
 
-def check_results(results, part: str = "complete") -> None:
+def check_results(results, part: str = "complete", cores_free: float | None = None) -> None:
     """Lab 05, ``results``: {(mode, kind): seconds} for the three modes and two kinds.
 
     complete: all six numbers. sleeping: threads and processes overlap
     waiting work. cpu: threads do not speed up computing; processes do, when
     two cores are free. On a free-threaded build without the GIL, threads
     compute in parallel too, and the cpu part checks that instead.
+    ``cores_free`` is how many cores were idle while the results were
+    measured (the lab records it); without it, the grader's own load decides.
     """
     from .environment import free_cores, gil_enabled
 
     _parts(part, ("complete", "sleeping", "cpu"))
+    if cores_free is not None and not isinstance(cores_free, (int, float)):
+        raise AssertionError(f"cores_free is {cores_free!r}: keep the lines that set it with socklab.free_cores()")
+    free = (lambda: cores_free) if cores_free is not None else free_cores
     if results is Ellipsis or results is None:
         raise AssertionError("results is not filled in yet: replace the ... with the dictionary of measurements")
     wanted = [(m, k) for m in ("serial", "threading", "forking") for k in ("sleeping", "computing")]
@@ -889,7 +894,7 @@ def check_results(results, part: str = "complete") -> None:
         # A free-threaded build (3.13t, 3.14t) has no GIL: threads compute in
         # parallel as processes do, so "threads do not speed up computing" is
         # false there, and a right answer must not fail on it.
-        if free_cores() >= 1.5:
+        if free() >= 1.5:
             for mode in ("threading", "forking"):
                 assert r[(mode, "computing")] < 0.85 * r[("serial", "computing")], (
                     f"{mode} took {r[(mode, 'computing')]:.2f} s and serial {r[('serial', 'computing')]:.2f} s for "
@@ -899,7 +904,7 @@ def check_results(results, part: str = "complete") -> None:
         assert r[("threading", "computing")] > 0.7 * r[("serial", "computing")], (
             f"threading took {r[('threading', 'computing')]:.2f} s and serial {r[('serial', 'computing')]:.2f} s "
             "for computing work; threads cannot compute at once under the GIL: did you pass cpu=True?")
-        if free_cores() >= 1.5:
+        if free() >= 1.5:
             assert r[("forking", "computing")] < 0.85 * r[("threading", "computing")], (
                 f"forking took {r[('forking', 'computing')]:.2f} s and threading "
                 f"{r[('threading', 'computing')]:.2f} s for computing work, with two cores free; processes "

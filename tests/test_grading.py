@@ -507,6 +507,17 @@ def test_lab05_results_checks():
     fails_with("not filled in yet", grading.check_results, ..., "complete")
 
 
+def test_lab05_cpu_check_uses_the_cores_free_when_measured(monkeypatch):
+    """A grader busy at check time must not fail results measured on two free cores,
+    and results measured on one free core are not held to the parallel claim."""
+    no_parallel_gain = _results(forking_computing=0.8)
+    monkeypatch.setattr(sys.modules["socklab.environment"], "free_cores", lambda seconds=0.1: 0.3)  # busy now
+    fails_with("processes should compute in parallel", grading.check_results, no_parallel_gain, "cpu", 2.0)
+    grading.check_results(_results(), "cpu", cores_free=2.0)        # measured in parallel, graded on a busy machine
+    grading.check_results(no_parallel_gain, "cpu", cores_free=1.0)  # one core was free: no gain expected
+    fails_with("keep the lines that set it", grading.check_results, _results(), "cpu", "two")
+
+
 def test_lab05_cpu_check_follows_the_gil(monkeypatch):
     """A free-threaded Python computes in parallel with threads: the right answer there must pass,
     and the GIL answer must not pass there."""

@@ -88,6 +88,39 @@ def _tracked(folder):
 
 
 @pytest.mark.parametrize("name", LABS)
+def test_no_expected_answer_is_readable_in_a_student_copy(name):
+    """A choice or a number a learner sets (b_is = "...") is checked for its form in
+    public and for its value only in hidden tests: otter prints a failing public
+    test's code, so a value there would give the answer away."""
+    import ast
+
+    answers = {}  # variable -> the ways an expected value could be written
+    for line in _solution_lines(name):
+        try:
+            node = ast.parse(line.split("  #")[0]).body[0]
+        except (SyntaxError, IndexError):
+            continue
+        if not (isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)):
+            continue
+        if not all(isinstance(n, (ast.Constant, ast.BinOp, ast.UnaryOp, ast.operator, ast.unaryop))
+                   for n in ast.walk(node.value)):
+            continue  # computed from the learner's code, not an answer to a question
+        value = eval(compile(ast.Expression(node.value), "<answer>", "eval"), {"__builtins__": {}})
+        answers[node.targets[0].id] = {ast.unparse(node.value), repr(value), f'"{value}"'}
+    public = []
+    for path in (ROOT / "labs" / name / "tests").glob("*.py"):
+        scope = {}
+        exec(path.read_text(), scope)  # otter's test file: test = {"suites": [{"cases": [{"code": ...}]}]}
+        public += [case["code"] for suite in scope["test"]["suites"] for case in suite["cases"]]
+    public += [c.source for c in nbformat.read(ROOT / "labs" / name / f"{name}.ipynb", as_version=4).cells]
+    public = "\n".join(public)
+    assert answers, f"{name}: no question asks for a value"
+    for variable, shown in answers.items():
+        for text in shown:
+            assert f"{variable} == {text}" not in public, f"{name}: the public tests give away {variable} = {text}"
+
+
+@pytest.mark.parametrize("name", LABS)
 def test_each_lab_says_what_it_practises_and_how_long_it_takes(name):
     nb = nbformat.read(ROOT / "labs" / name / f"{name}.ipynb", as_version=4)
     opening = next(c.source for c in nb.cells if c.cell_type == "markdown")

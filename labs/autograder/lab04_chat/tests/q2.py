@@ -8,7 +8,7 @@ test = {   'name': 'q2',
                                        'locked': False},
                                    {   'code': ">>> assert removed_in == 'finish', 'which of the three steps runs after handle(), even when handle() raises? (notebook 05, One request, step by "
                                                "step)'\n",
-                                       'hidden': False,
+                                       'hidden': True,
                                        'locked': False}],
                       'scored': True,
                       'setup': '',
