@@ -220,19 +220,32 @@ def _depth(cls, among) -> int:
     return 1 + max((_depth(b, among) for b in bases), default=-1)
 
 
-def _tree_order(classes) -> list:
-    """Each class followed by its subclasses (depth first): a child sits right under its parent."""
-    ordered = []
+def _subtree_size(cls, classes) -> int:
+    return 1 + sum(_subtree_size(c, classes) for c in classes if cls in c.__bases__)
 
-    def visit(cls):
-        ordered.append(cls)
-        for child in sorted((c for c in classes if cls in c.__bases__), key=lambda c: c.__name__):
-            if child not in ordered:
-                visit(child)
+
+def _tree_layout(classes) -> dict:
+    """{class: (row, column)}: one row per class, each child below its parent.
+
+    A parent's largest subtree continues straight down, in the parent's column;
+    its other children come first, one column to the right, each reached by a
+    branch off that straight line. No line then has to pass another class's row
+    on the side where its ready-made classes are drawn.
+    """
+    place = {}
+
+    def visit(cls, column):
+        place[cls] = (len(place), column)
+        children = sorted((c for c in classes if cls in c.__bases__ and c not in place),
+                          key=lambda c: (_subtree_size(c, classes), c.__name__))
+        for child in children[:-1]:
+            visit(child, column + 1)
+        if children:
+            visit(children[-1], column)
 
     for root in (c for c in classes if not any(b in classes for b in c.__bases__)):
-        visit(root)
-    return ordered
+        visit(root, 0)
+    return place
 
 
 def _is_mixin(cls) -> bool:
@@ -242,13 +255,17 @@ def _is_mixin(cls) -> bool:
 def plot_classes(module=socketserver, title: Optional[str] = None):
     """Draw the server classes as boxes, an arrow from each base to its subclass.
 
-    The middle column is the inheritance chain of the basic servers, from
-    ``__bases__``. Each ready-made class (a mix-in plus a basic server) sits
-    beside its server, on the side of its mix-in, whose arrow runs down the edge.
-    On a newer Python, more ready-made classes appear; nothing here names them.
+    The middle is the tree of the basic servers, from ``__bases__``: one row
+    per class, each under its own parent (a second child sits to the right, on
+    a branch). Each ready-made class (a mix-in plus a basic server) sits in its
+    server's row, on the side of its mix-in, whose line runs down the edge.
+    Where a line must pass a row (Python 3.12 adds ForkingUnixStreamServer),
+    it passes over that row's arrow with a visible gap, and no line crosses a
+    box. On a newer Python, more ready-made classes appear; nothing here names them.
     """
     import platform
 
+    from matplotlib import patheffects
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
@@ -259,12 +276,16 @@ def plot_classes(module=socketserver, title: Optional[str] = None):
     classes = server_classes(module)
     mixins = sorted((c for c in classes if _is_mixin(c)), key=lambda c: c.__name__)
     combos = [c for c in classes if any(_is_mixin(b) for b in c.__bases__)]
-    core = _tree_order([c for c in classes if c not in mixins and c not in combos])  # BaseServer, basic servers
-    row = {c: i for i, c in enumerate(core)}
+    place = _tree_layout([c for c in classes if c not in mixins and c not in combos])  # BaseServer, basic servers
+    row = {c: r for c, (r, _) in place.items()}
+    shift = 1.25                                   # how far right a side branch sits
+    widest = max(col for _, col in place.values()) * shift
     side = {m: (-1 if i % 2 == 0 else 1) * (1 + i // 2) for i, m in enumerate(mixins)}
-    column, bus = 2.7, 4.5
+    # ready-made classes: left of the tree, or right of its widest branch; each mix-in's line beyond them
+    column = {-1: -2.6, 1: widest + 2.6}
+    bus = {-1: -4.6, 1: widest + 4.6}
 
-    figure = Figure(figsize=(11, 0.75 * len(core) + 2.2), layout="constrained")
+    figure = Figure(figsize=(11, 0.75 * len(place) + 2.2), layout="constrained")
     axes = figure.add_subplot()
     colours = {"core": "#cfe2f3", "mixin": "#fdd9a8", "combo": "#e6e6e6"}
     boxes = {}
@@ -273,39 +294,48 @@ def plot_classes(module=socketserver, title: Optional[str] = None):
         boxes[cls] = axes.text(x, y, cls.__name__, ha="center", va="center", fontsize=9, zorder=3,
                                bbox=dict(boxstyle="round,pad=0.35", facecolor=colour, edgecolor="#444"))
 
-    def arrow(source, target, xy_from=None, bend=0.0):
-        axes.annotate("", xy=boxes[target].get_position(), xytext=xy_from or boxes[source].get_position(),
-                      arrowprops=dict(arrowstyle="-|>", color="#555", lw=1, zorder=2,
-                                      patchA=None if xy_from else boxes[source].get_bbox_patch(),
-                                      patchB=boxes[target].get_bbox_patch(),
-                                      connectionstyle=f"arc3,rad={bend}"), zorder=2)
+    def arrow(source, target, xy_from=None, connection="arc3", halo=False):
+        drawn = axes.annotate("", xy=boxes[target].get_position(), xytext=xy_from or boxes[source].get_position(),
+                              arrowprops=dict(arrowstyle="-|>", color="#555", lw=1,
+                                              patchA=None if xy_from else boxes[source].get_bbox_patch(),
+                                              patchB=boxes[target].get_bbox_patch(), connectionstyle=connection,
+                                              shrinkA=0 if xy_from else 2),
+                              zorder=2.5 if halo else 2)
+        if halo:  # a white edge: a line it passes over shows a gap, so the two do not read as joined
+            drawn.arrow_patch.set_path_effects([patheffects.withStroke(linewidth=5, foreground="white")])
 
-    for cls in core:
-        box(cls, 0, -row[cls], colours["core"])
+    for cls, (r, col) in place.items():
+        box(cls, col * shift, -r, colours["core"])
     for mixin in mixins:
-        box(mixin, side[mixin] * bus, 0.9, colours["mixin"])
+        box(mixin, bus[side[mixin]], 0.9, colours["mixin"])
     for cls in combos:
         mixin = next(b for b in cls.__bases__ if b in mixins)
         server = next(b for b in cls.__bases__ if b in row)
-        box(cls, side[mixin] * column, -row[server], colours["combo"])
-    # The basic servers' own chain; an arrow that skips a row bends around it.
-    for n, cls in enumerate(core):
+        box(cls, column[side[mixin]], -row[server], colours["combo"])
+    # The basic servers' tree: straight down to the child in the same column; a child one column
+    # to the right is reached by a branch that leaves the straight line just above the child's row.
+    for cls, (r, col) in place.items():
         for base in cls.__bases__:
-            if base in row:
-                skip = row[cls] - row[base] > 1
-                arrow(base, cls, bend=(0.5 if n % 2 else -0.5) if skip else 0.0)
+            if base not in place:
+                continue
+            base_row, base_col = place[base]
+            if col == base_col:
+                arrow(base, cls, halo=r - base_row > 1)
+            else:
+                start = (base_col * shift, -r + 0.5)
+                axes.plot(*start, marker="o", markersize=4, color="#555", zorder=3)   # where the branch leaves
+                arrow(base, cls, xy_from=start, connection="angle,angleA=0,angleB=90,rad=0")
     for cls in combos:
         mixin = next(b for b in cls.__bases__ if b in mixins)
         server = next(b for b in cls.__bases__ if b in row)
         arrow(server, cls)
-        x, y = side[mixin] * bus, -row[server]
-        arrow(mixin, cls, xy_from=(x, y))
+        arrow(mixin, cls, xy_from=(bus[side[mixin]], -row[server]))
     for mixin in mixins:  # each mix-in's line down the edge, to its lowest class
         lowest = min((boxes[c].get_position()[1] for c in combos if mixin in c.__bases__), default=0.9)
-        axes.add_line(Line2D([side[mixin] * bus] * 2, [0.9, lowest], color="#555", lw=1, zorder=1))
+        axes.add_line(Line2D([bus[side[mixin]]] * 2, [0.9, lowest], color="#555", lw=1, zorder=1))
 
-    axes.set_xlim(-bus - 0.9, bus + 0.9)
-    axes.set_ylim(-len(core) + 0.5, 1.4)
+    axes.set_xlim(bus[-1] - 0.9, bus[1] + 0.9)
+    axes.set_ylim(-len(place) + 0.5, 1.4)
     axes.axis("off")
     axes.set_title(title or f"socketserver's server classes on Python {platform.python_version()}, "
                             "read from their __bases__: each arrow points from a base to a subclass", fontsize=11)
