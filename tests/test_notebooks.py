@@ -117,6 +117,11 @@ print(json.dumps({
 # of an IP socket to an address beyond loopback, however briefly it lasted.
 SETUP = """
 import socket as _socket, warnings
+# The kernel starts zmq's garbage-collector thread (and its descriptors) on its
+# first message over 64 KiB, a large chart, in whichever run comes first: start it now.
+from zmq.utils.garbage import gc as _zmq_gc
+if not _zmq_gc.is_alive():
+    _zmq_gc.start()
 warnings.simplefilter("always", ResourceWarning)
 _exposed_binds = []
 _plain_bind = _socket.socket.bind
