@@ -11,6 +11,7 @@ so a demonstration does not depend on how fast the machine is.
 
 from __future__ import annotations
 
+import selectors
 import socket
 import time
 
@@ -21,7 +22,11 @@ def connected_pair(timeout: float = 2.0) -> tuple[socket.socket, socket.socket]:
         listener.settimeout(timeout)
         client = socket.create_connection(listener.getsockname(), timeout=timeout)
         try:
-            server, _ = listener.accept()
+            while True:
+                server, peer = listener.accept()
+                if peer == client.getsockname():  # ours, not another program's that found the port
+                    break
+                server.close()
         except BaseException:
             client.close()  # no pair after all: leave nothing open
             raise
@@ -30,19 +35,23 @@ def connected_pair(timeout: float = 2.0) -> tuple[socket.socket, socket.socket]:
 
 
 def wait_until_queued(sock: socket.socket, n: int, timeout: float = 2.0) -> None:
-    """Return once n bytes are waiting on sock, without reading them; TimeoutError after timeout seconds."""
+    """Return once at least n bytes wait on the stream socket sock, without reading them.
+
+    Raises TimeoutError after ``timeout`` seconds, and ConnectionError if the
+    peer closed before sending anything.
+    """
     deadline = time.monotonic() + timeout
-    saved = sock.gettimeout()
-    sock.setblocking(False)  # look, and return at once: the socket's own timeout must not hold us
-    try:
+    seen = b""
+    with selectors.DefaultSelector() as selector:
+        selector.register(sock, selectors.EVENT_READ)
         while True:
-            try:
-                if len(sock.recv(n, socket.MSG_PEEK)) >= n:  # MSG_PEEK: look without taking
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TimeoutError(f"only {len(seen)} of {n} bytes arrived within {timeout} s")
+            if selector.select(min(remaining, 0.05)):  # something to read: recv will not wait
+                seen = sock.recv(n, socket.MSG_PEEK)    # MSG_PEEK: look without taking
+                if len(seen) >= n:
                     return
-            except BlockingIOError:
-                pass  # nothing has arrived yet
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"fewer than {n} bytes arrived within {timeout} s")
-            time.sleep(0.001)
-    finally:
-        sock.settimeout(saved)
+                if not seen:
+                    raise ConnectionError(f"the peer closed before sending any of the {n} bytes")
+                time.sleep(0.001)  # some have arrived: wait a moment for the rest

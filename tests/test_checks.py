@@ -15,7 +15,7 @@ def test_a_claim_that_holds_prints_the_claim_and_the_value(capsys):
 
 def test_a_rule_that_fails_always_raises(monkeypatch):
     monkeypatch.delenv("SOCKLAB_STRICT", raising=False)
-    with pytest.raises(AssertionError, match=r"did not hold on this run: recv returns bytes \(measured: str\)"):
+    with pytest.raises(AssertionError, match=r"failed: recv returns bytes \(measured: str\). This always holds"):
         socklab.check("recv returns bytes", False, "str")
 
 
@@ -44,7 +44,11 @@ def test_the_tests_run_strict():
     (("x", True, ""), {}, "measured is what was seen"),
     (("x", True, 3), {}, "measured is what was seen"),
     (("x", True, "3 (about)"), {}, "without parentheses"),
-    (("x", True, "3"), {"varies": ""}, "say why the result can differ"),
+    (("x", True, "3"), {"varies": ""}, "why the result can differ"),
+    (("x", True, "3"), {"varies": "two\nlines"}, "on one line"),
+    (("two\nlines", True, "3"), {}, "on one line"),
+    (("x", None, "3"), {}, "holds is a comparison that is True or False, not NoneType"),
+    (("x", "False", "3"), {}, "not str"),
 ])
 def test_bad_input_names_the_fix(args, kwargs, fix):
     with pytest.raises(SocklabError, match=fix):
@@ -59,6 +63,13 @@ def test_connected_pair_and_wait_until_queued():
         socklab.wait_until_queued(server, 10)
         assert server.recv(1024) == b"helloworld"
         assert server.gettimeout() == 1 and client.gettimeout() == 1
-        with pytest.raises(TimeoutError, match="fewer than 1 bytes arrived within 0.05 s"):
+        with pytest.raises(TimeoutError, match="only 0 of 1 bytes arrived within 0.05 s"):
             socklab.wait_until_queued(server, 1, timeout=0.05)
+        client.sendall(b"abc")
+        with pytest.raises(TimeoutError, match="only 3 of 5 bytes arrived within 0.1 s"):
+            socklab.wait_until_queued(server, 5, timeout=0.1)
+        assert server.recv(3) == b"abc" and server.gettimeout() == 1   # nothing taken, mode unchanged
+        client.shutdown(socket.SHUT_WR)
+        with pytest.raises(ConnectionError, match="the peer closed before sending any of the 1 bytes"):
+            socklab.wait_until_queued(server, 1, timeout=1)
     assert client.fileno() == -1 and server.fileno() == -1
