@@ -372,6 +372,9 @@ class _Machine:
 OVERHEAD_STYLE = {"facecolor": "#c8c8c8", "hatch": "///", "edgecolor": "#707070", "linewidth": 0.5}
 HATCHED = "hatched = no job runs; not counted as busy"  # what a hatched bar means, in the legend
 MARK_STEP = 0.3  # height of one marked job's row above the CPU lane
+DPI = 100  # pixels per inch of a figure of its own: sharp enough to read on a laptop, small enough to save
+TEXT = 9.5  # points: labels on bars, legends, tick labels (matplotlib's 10 pt default, a notch smaller)
+TITLE = 11  # points: each panel's title; the figure's own title is a little larger
 
 
 def _marked(results, mark):
@@ -397,35 +400,36 @@ def _draw(ax, result: Result, colours: dict, title: Optional[str], span: float, 
             ax.barh(y, seg.length, left=seg.start, height=0.6, **OVERHEAD_STYLE)
             continue
         ax.barh(y, seg.length, left=seg.start, height=0.6, color=colours[seg.job], edgecolor="white", linewidth=0.8)
-        if seg.length >= span * (0.011 * len(seg.job) + 0.006):  # name the bar where the name fits
+        if seg.length >= span * (0.012 * len(seg.job) + 0.006):  # name the bar where the name fits
             ax.text(seg.start + seg.length / 2, y, seg.job, ha="center", va="center", color="white",
-                    fontsize=8, fontweight="bold", clip_on=True)
+                    fontsize=TEXT - 1, fontweight="bold", clip_on=True)
     top = 1.65 + MARK_STEP * len(mark)
     for row, name in enumerate(mark):
         y, stats, colour = 1.5 + MARK_STEP * row, result.stats[name], colours[name]
         ax.plot([stats.arrival, stats.finish], [y, y], color=colour, linewidth=1.5)
         ax.plot([stats.arrival], [y], marker="|", markersize=9, markeredgewidth=2, color=colour)
         ax.plot([stats.finish], [y], marker="o", markersize=4, color=colour)
-        ax.text(stats.finish, y, f" {name}", color=colour, fontsize=8, va="center", ha="left")
+        ax.text(stats.finish, y, f" {name}", color=colour, fontsize=TEXT, va="center", ha="left")
     for job in result.jobs:
         if job.deadline is not None:
             ax.axvline(job.deadline, color=colours[job.name], linestyle=":", linewidth=2)
             right = job.deadline > 0.6 * span  # label on the side with room
-            ax.text(job.deadline, top - 0.2, f" {job.name}'s deadline ", color=colours[job.name], fontsize=8,
+            ax.text(job.deadline, top - 0.2, f" {job.name}'s deadline ", color=colours[job.name], fontsize=TEXT,
                     va="center", ha="right" if right else "left")
     end = max(s.finish for s in result.stats.values())
     ax.axvline(end, color="black", linestyle="--", linewidth=1)
-    ax.text(end, -0.5, f" all done at {end:g}", fontsize=8, va="center")
+    ax.text(end, -0.5, f" all done at {end:g}", fontsize=TEXT, va="center")
     ticks, labels = [1, 0], ["CPU", "I/O device"]
     if mark:
         ticks.append(1.5 + MARK_STEP * (len(mark) - 1) / 2)
         labels.append("arrives → done")
     ax.set_yticks(ticks, labels)
+    ax.tick_params(labelsize=TEXT)
     ax.set_ylim(-0.7, top)
-    ax.set_xlim(0, span * 1.13)
+    ax.set_xlim(0, span * 1.15)
     ax.grid(axis="x", alpha=0.3)
     ax.set_title(title or f"{result.label} (makespan {result.makespan:g} ms, CPU busy {result.cpu_utilisation:.0%})",
-                 fontsize=10)
+                 fontsize=TITLE)
 
 
 def _legend_handles(results, colours, mark=()):
@@ -468,16 +472,16 @@ def compare(results, *, title: Optional[str] = None, mark=(), figsize=None):
     mark = _marked([r for _, r in items], mark)
     _show_in_notebooks()
     colours, span = _colours_and_span([r for _, r in items])
-    fig = Figure(figsize=figsize or (8, 1.4 + (1.45 + 0.3 * len(mark)) * len(items)), layout="constrained")
+    fig = Figure(figsize=figsize or (8, 1.6 + (1.5 + 0.3 * len(mark)) * len(items)), dpi=DPI, layout="constrained")
     axes = fig.subplots(len(items), 1, sharex=True, squeeze=False)[:, 0]
     for ax, (label, r) in zip(axes, items):
         _draw(ax, r, colours, label and f"{label} (makespan {r.makespan:g} ms, CPU busy {r.cpu_utilisation:.0%})",
               span, mark)
-    axes[-1].set_xlabel("time (ms)")
+    axes[-1].set_xlabel("time (ms)", fontsize=TEXT + 0.5)
     handles = _legend_handles([r for _, r in items], colours, mark)
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 4), fontsize=8)
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), fontsize=TEXT)
     if title:
-        fig.suptitle(title, fontsize=12)
+        fig.suptitle(title, fontsize=TITLE + 2)
     return fig
 
 
@@ -495,7 +499,7 @@ def plot(result: Result, ax=None, *, title: Optional[str] = None, mark=(), figsi
     _draw(ax, result, colours, title, span, mark)
     ax.set_xlabel("time (ms)")
     ax.legend(handles=_legend_handles([result], colours, mark), loc="upper left", bbox_to_anchor=(1.01, 1),
-              fontsize=7)
+              fontsize=TEXT - 1)
     return ax.figure
 
 
@@ -543,7 +547,7 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
             numbers[overhead][quantum] = (_mean_answer(r, names), float(r.busy("switch") / r.makespan))
 
     _show_in_notebooks()
-    fig = Figure(figsize=(9, 3.3), layout="constrained")
+    fig = Figure(figsize=(9.5, 3.9), dpi=DPI, layout="constrained")
     wait_ax, switch_ax = fig.subplots(1, 2)
     for i, overhead in enumerate(overheads):
         rows, colour = numbers[overhead], f"C{i % 10}"
@@ -558,18 +562,22 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
         extra.append(Line2D([], [], color="black", linestyle="--", linewidth=1,
                             label=f"{baseline.label}: {level:.3g} ms"))
     who = "all jobs" if users is None else ", ".join(names)
-    wait_ax.set(title=f"Mean time to answer ({who})", ylabel="mean time to answer (ms)")
-    switch_ax.set(title="CPU time lost to context switches", ylabel="share of the makespan (%)")
+    wait_ax.set_title(f"Mean time to answer ({who})", fontsize=TITLE)
+    wait_ax.set_ylabel("mean time to answer (ms)", fontsize=TEXT + 0.5)
+    switch_ax.set_title("CPU time lost to context switches", fontsize=TITLE)
+    switch_ax.set_ylabel("share of the makespan (%)", fontsize=TEXT + 0.5)
     handles, _ = wait_ax.get_legend_handles_labels()  # the same lines in both panels: one legend below
-    fig.legend(handles=handles + extra, loc="outside lower center", ncols=len(handles) + len(extra), fontsize=8)
+    fig.legend(handles=handles + extra, loc="outside lower center", ncols=len(handles) + len(extra), fontsize=TEXT)
     low, high = min(quanta), max(quanta)
     ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if low <= t <= high]
     for ax in (wait_ax, switch_ax):
-        ax.set_xlabel("time slice, quantum (ms)")
+        ax.set_xlabel("time slice, quantum (ms), logarithmic scale" if high >= 10 * low
+                      else "time slice, quantum (ms)", fontsize=TEXT + 0.5)
+        ax.tick_params(labelsize=TEXT)
         if high >= 10 * low:  # a log scale spreads out the short slices
             ax.set_xscale("log")
             ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.grid(alpha=0.3)
     if title:
-        fig.suptitle(title, fontsize=12)
+        fig.suptitle(title, fontsize=TITLE + 2)
     return fig, numbers
