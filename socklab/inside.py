@@ -61,7 +61,7 @@ class Trace:
         return f"{self.base} on a {self.kind} server" + (f", {self.raises}() raising" if self.raises else "")
 
     def _handler_saw(self) -> list:
-        return [("self.request", self.request or "(handler never reached handle)"),
+        return [("self.request", self.request or "-"),
                 ("self.client_address", self.client_address or "-"),
                 ("self.server", self.server or "-")]
 
@@ -115,15 +115,18 @@ def _traced_handler(base_class, raises, trace: Trace):
         trace.steps.append((name, "returned"))
 
     class Traced(base_class):
+        def __init__(self, request, client_address, server):
+            # Noted on arrival, as BaseRequestHandler.__init__ sets them before setup().
+            trace.request = _describe_request(request)
+            trace.client_address = repr(client_address) if client_address == "" else format_address(client_address)
+            stdlib = next(c for c in type(server).__mro__ if c.__module__ == "socketserver")
+            trace.server = f"{type(server).__name__}, a socketserver.{stdlib.__name__}"
+            super().__init__(request, client_address, server)
+
         def setup(self):
             step("setup", super().setup)
 
         def handle(self):
-            trace.request = _describe_request(self.request)
-            trace.client_address = repr(self.client_address) if self.client_address == "" else \
-                format_address(self.client_address)
-            stdlib = next(c for c in type(self.server).__mro__ if c.__module__ == "socketserver")
-            trace.server = f"{type(self.server).__name__}, a socketserver.{stdlib.__name__}"
             step("handle", self._answer)
 
         def _answer(self):
