@@ -185,6 +185,16 @@ def _run_all_cells(page, lab, notebook: str, code_cells: int, folder: str = "not
         }""".replace("VISIBLE", VISIBLE), arg=code_cells, timeout=120_000)
 
 
+def _unfold_optional_sections(page):
+    """Open every folded "Going deeper (optional)" section, as a learner does to use its widgets."""
+    for _ in range(50):
+        folded = page.locator(f"{VISIBLE} .jp-showHiddenCellsButton")
+        if folded.count() == 0:
+            return
+        folded.first.click()
+    raise AssertionError("folded sections kept appearing")
+
+
 @contextlib.contextmanager
 def notebook_run(browser, lab, path):
     """A page with ``path`` open in JupyterLab, every cell run afresh."""
@@ -195,6 +205,7 @@ def notebook_run(browser, lab, path):
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
         _run_all(page, lab, path.name, code_cells, path.parent.relative_to(ROOT).as_posix())
+        _unfold_optional_sections(page)
         yield page
     finally:
         page.close()
