@@ -19,6 +19,7 @@ import signal
 import socket
 import socketserver
 import struct
+import sys
 import threading
 import time
 
@@ -572,6 +573,18 @@ class _ChatRun:
             self.errors.append(traceback.format_exc())
 
         self.server.handle_error = keep
+        # A learner's own threads (a writer per client) report here too, not on stderr.
+        self._hook = threading.excepthook
+
+        def hook(args):
+            if args.thread is not None and args.thread.name.startswith("socklab-"):
+                return self._hook(args)
+            import traceback
+
+            self.errors.append("".join(traceback.format_exception(args.exc_type, args.exc_value,
+                                                                  args.exc_traceback)))
+
+        threading.excepthook = hook
         self._serving = serving(self.server)
         self._serving.__enter__()
         self.clients = []
@@ -588,8 +601,11 @@ class _ChatRun:
         if self.errors:
             last = self.errors[0].strip().splitlines()[-1]
             if "changed size during iteration" in last:
-                hint = ("another handler changed members while this one looped over it: copy the set while "
-                        "holding the lock, then write to the copy")
+                hint = ("a client joined or left while a handler looped over members: hold self.lock while "
+                        "you loop over members (to copy it), and while you add or remove one (setup, finish)")
+            elif "closed file" in last:
+                hint = ("a thread wrote to a client after its wfile was closed: in finish(), stop the "
+                        "writer thread (put None in its queue, then join it) before super().finish()")
             else:
                 hint = ("when a client leaves, remove it (in finish(), holding the lock), and skip clients "
                         "whose socket fails (catch OSError around the write)")
@@ -598,7 +614,10 @@ class _ChatRun:
     def close(self):
         for conn in self.clients:
             conn.close()
-        self._serving.__exit__(None, None, None)
+        try:
+            self._serving.__exit__(None, None, None)
+        finally:
+            threading.excepthook = self._hook
 
 
 def _stop_lingering_handlers(threads_before, grace: float = 0.5) -> int:
@@ -690,6 +709,7 @@ def _wait_joined(run, talker, listeners):
     time.sleep(0.1)
     for conn in listeners + [talker]:
         _drain(conn)
+        conn.settimeout(WAIT)
 
 
 def _drain(conn):
@@ -723,16 +743,90 @@ def _lines_until(conn, count, seconds):
     return [line for line in data.split(b"\n") if line and line != b"ping"]
 
 
+class _Collector(threading.Thread):
+    """Reads one client's connection in the background and keeps every byte, until stopped or closed."""
+
+    def __init__(self, conn, name):
+        super().__init__(daemon=True, name=f"socklab-grading-{name}")
+        self.conn, self.data, self.closed = conn, bytearray(), False
+        self._stop_reading = threading.Event()
+        self.start()
+
+    def run(self):
+        import select
+
+        while not self._stop_reading.is_set():
+            try:
+                ready, _, _ = select.select([self.conn], [], [], 0.05)
+                if not ready:
+                    continue
+                chunk = self.conn.recv(1 << 16)
+            except (OSError, ValueError):
+                chunk = b""
+            if not chunk:
+                self.closed = True
+                return
+            self.data += chunk
+
+    def count(self):
+        return self.data.count(b"\n")
+
+    def lines(self):
+        """The whole lines received (pings left out), and what came after the last newline."""
+        *whole, rest = bytes(self.data).split(b"\n")
+        return [line for line in whole if line != b"ping"], rest
+
+    def stop(self):
+        self._stop_reading.set()
+        self.join(WAIT)
+
+
+def _until(condition, seconds):
+    """Wait until ``condition()`` holds or ``seconds`` pass; return whether it held."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def _threads_end(threads_before, message):
+    """Every thread the learner's server started (handlers, writers) ends within WAIT, or fail with ``message``."""
+    def lingering():
+        return [t for t in threading.enumerate() if t not in threads_before and not t.name.startswith("socklab-")]
+
+    if not _until(lambda: not lingering(), WAIT):
+        raise AssertionError(message.format(n=len(lingering())))
+
+
+LEAVE_HINT = ("a handler must return when its client closes (readline() returns b''), and finish() must stop "
+              "its writer thread (put None in its queue, then join it)")
+
+SLOW_LINE = 1000          # bytes in each line of the slow-reader part
+SLOW_LINES = 4000         # lines each of two talkers sends: 8 MB in all reach the client that never reads
+SLOW_WAIT = 2 * WAIT      # seconds the two talkers have to receive each other's 4 MB
+SWITCH_INTERVAL = 1e-5    # seconds between forced thread switches while clients churn (Python's default: 0.005)
+CHURN_TALKERS, CHURN_LISTENERS, CHURN_LINES, CHURNERS = 3, 5, 400, 3
+
+
 def check_chat_server(server_class, part: str = "broadcast") -> None:
     """Lab 04, ``ChatServer``.
 
     broadcast: three clients; a line from one reaches the other two, not
-    itself. ten: ten clients each send five lines at once; everyone gets the
-    other 45, each sender's in order. leave: half the clients leave; the rest
-    still talk, no handler raises, and every handler thread ends after its
-    client leaves.
+    itself. pieces: one client sends a line in pieces, with pauses, while two
+    others talk; everyone receives only whole lines, each one that was sent.
+    ten: ten clients each send five lines at once; everyone gets the other
+    45, each sender's in order. leave: half the clients leave; the rest still
+    talk, no handler raises, the departed are forgotten, and every thread
+    ends after its client leaves. churn: clients join and leave over and over
+    while three others talk; no handler raises (a loop over ``members``
+    without the lock does), and every line arrives. slow: one client never
+    reads while two others exchange 4 MB each; they still receive
+    everything in time, the slow client is disconnected, and every thread
+    ends once all have left.
     """
-    _parts(part, ("broadcast", "ten", "leave"))
+    _parts(part, ("broadcast", "pieces", "ten", "leave", "churn", "slow"))
     threads_before = set(threading.enumerate())
     run = _ChatRun(server_class)
     try:
@@ -757,6 +851,8 @@ def _chat_part(run, part, threads_before):
             f"b sent one line; a received {got_a!r} and c received {got_c!r}, expected [b'hello from b'] each: "
             "send each line to every other connected client")
         assert got_b == [], f"b received its own line back ({got_b!r}): send to every client except the sender"
+    elif part == "pieces":
+        _chat_pieces(run)
     elif part == "ten":
         clients = run.connect(10)
         _wait_joined(run, clients[0], clients[1:])
@@ -767,12 +863,13 @@ def _chat_part(run, part, threads_before):
             for k in range(5):
                 conn.sendall(f"{i}:{k}\n".encode())
 
-        speakers = [threading.Thread(target=speak, args=(i, c), daemon=True) for i, c in enumerate(clients)]
+        speakers = [threading.Thread(target=speak, args=(i, c), daemon=True, name=f"socklab-grading-speak-{i}")
+                    for i, c in enumerate(clients)]
         for s in speakers:
             s.start()
         results = {}
         readers = [threading.Thread(target=lambda i=i, c=c: results.__setitem__(i, _lines_until(c, 45, WAIT)),
-                                    daemon=True) for i, c in enumerate(clients)]
+                                    daemon=True, name=f"socklab-grading-read-{i}") for i, c in enumerate(clients)]
         for r in readers:
             r.start()
         for t in speakers + readers:
@@ -789,39 +886,227 @@ def _chat_part(run, part, threads_before):
             for j in range(10):
                 theirs = [line for line in others if line.startswith(f"{j}:")]
                 assert theirs == sorted(theirs), f"client {i} received client {j}'s lines out of order: {theirs}"
+    elif part == "leave":
+        _chat_leave(run, threads_before)
+    elif part == "churn":
+        _chat_churn(run, threads_before)
     else:
-        clients = run.connect(10)
-        _wait_joined(run, clients[0], clients[1:])
-        leaving, staying = clients[5:], clients[:5]
-        for conn in leaving:
-            conn.close()
-        run.clients = staying
-        time.sleep(0.2)
-        for k in range(3):
-            staying[0].sendall(f"still here {k}\n".encode())
-        time.sleep(0.3)
-        run.check_errors()  # a broadcast to a departed client fails at once
-        deadline = time.monotonic() + WAIT
-        received = [_lines_until(conn, 3, max(0.1, deadline - time.monotonic())) for conn in staying[1:]]
-        run.check_errors()
-        for got in received:
-            assert got == [f"still here {k}".encode() for k in range(3)], (
-                f"after five clients left, a client received {got!r} instead of the three lines sent: keep "
-                "broadcasting to the clients that remain")
-        run.check_errors()
-        for conn in staying:
-            conn.close()
-        run.clients = []
-        deadline = time.monotonic() + WAIT
-        while time.monotonic() < deadline:
-            lingering = [t for t in threading.enumerate() if t not in threads_before
-                         and not t.name.startswith("socklab-")]
-            if not lingering:
+        _chat_slow(run, threads_before)
+
+
+def _chat_pieces(run):
+    slow, t1, t2, listener = run.connect(4)
+    _wait_joined(run, t1, [slow, t2, listener])
+    names = {"slow": slow, "t1": t1, "t2": t2, "listener": listener}
+    collectors = {name: _Collector(conn, f"read-{name}") for name, conn in names.items()}
+    pieces = [b"a slow line, ", b"sent in ", b"four pieces ", b"with pauses\n"]
+    sent = {"slow": [b"".join(pieces)[:-1]], "t1": [], "t2": []}
+    try:
+        for k, piece in enumerate(pieces):
+            slow.sendall(piece)
+            time.sleep(0.05)
+            for name in ("t1", "t2"):
+                line = f"{name} says {k}".encode()
+                names[name].sendall(line + b"\n")
+                sent[name].append(line)
+            time.sleep(0.05)
+        expected = {name: sorted(line for sender, lines in sent.items() if sender != name for line in lines)
+                    for name in names}
+        _until(lambda: all(collectors[n].count() >= len(expected[n]) for n in names), WAIT)
+        time.sleep(0.1)
+    finally:
+        for collector in collectors.values():
+            collector.stop()
+    run.check_errors()
+    everything = {line for lines in sent.values() for line in lines}
+    for name in names:
+        lines, rest = collectors[name].lines()
+        broken = [line for line in lines + ([rest] if rest else []) if line not in everything]
+        assert not broken, (
+            f"a line sent in four pieces, while others talked, reached a client as {broken[0]!r}: forward "
+            "whole lines (for line in self.rfile), never what one recv() returned")
+        assert sorted(lines) == expected[name], (
+            f"with one client sending a line in pieces, the {name} client received {len(lines)} whole lines, "
+            f"expected {len(expected[name])}: send every whole line, once, to every other client")
+
+
+def _chat_leave(run, threads_before):
+    clients = run.connect(10)
+    _wait_joined(run, clients[0], clients[1:])
+    leaving, staying = clients[5:], clients[:5]
+    for conn in leaving:
+        conn.close()
+    run.clients = staying
+    time.sleep(0.2)
+    for k in range(3):
+        staying[0].sendall(f"still here {k}\n".encode())
+    time.sleep(0.3)
+    run.check_errors()  # a broadcast to a departed client fails at once
+    deadline = time.monotonic() + WAIT
+    received = [_lines_until(conn, 3, max(0.1, deadline - time.monotonic())) for conn in staying[1:]]
+    run.check_errors()
+    for got in received:
+        assert got == [f"still here {k}".encode() for k in range(3)], (
+            f"after five clients left, a client received {got!r} instead of the three lines sent: keep "
+            "broadcasting to the clients that remain")
+    run.check_errors()
+    for conn in staying:
+        conn.close()
+    run.clients = []
+    _threads_end(threads_before, "{n} threads still ran " + f"{WAIT:g} s after every client left: {LEAVE_HINT}")
+    run.check_errors()
+    members = getattr(run.server, "members", None)
+    if hasattr(members, "__len__"):
+        assert len(members) == 0, (
+            f"every client left, yet members still holds {len(members)}: when a client leaves, remove it "
+            "from members in finish(), holding the lock")
+
+
+def _chat_churn(run, threads_before):
+    """Clients join and leave over and over while three others talk to five listeners: without the
+    lock, a loop over members meets a set that changed size (RuntimeError) in some handler."""
+    clients = run.connect(CHURN_TALKERS + CHURN_LISTENERS)
+    talkers = clients[:CHURN_TALKERS]
+    _wait_joined(run, clients[0], clients[1:])
+    collectors = [_Collector(conn, f"read-{i}") for i, conn in enumerate(clients)]
+    done = threading.Event()
+    churned = []
+
+    def churn():
+        while not done.is_set():
+            try:
+                conns = [socket.create_connection(run.server.server_address, timeout=WAIT) for _ in range(2)]
+            except OSError:
+                return
+            try:
+                time.sleep(0.002)
+                for conn in conns:  # leave politely: a close with lines unread would reset the connection
+                    conn.shutdown(socket.SHUT_WR)
+                for conn in conns:
+                    conn.settimeout(WAIT)
+                    while conn.recv(1 << 16):
+                        pass
+            except OSError:
+                pass
+            finally:
+                for conn in conns:
+                    conn.close()
+            churned.append(len(conns))
+
+    def talk(i, conn):
+        try:
+            for k in range(CHURN_LINES):
+                conn.sendall(f"{i}:{k}\n".encode())
+                if k % 5 == 4:
+                    time.sleep(0.001)
+        except OSError:
+            pass
+
+    churners = [threading.Thread(target=churn, daemon=True, name=f"socklab-grading-churn-{i}")
+                for i in range(CHURNERS)]
+    speakers = [threading.Thread(target=talk, args=(i, conn), daemon=True, name=f"socklab-grading-speak-{i}")
+                for i, conn in enumerate(talkers)]
+    # Switch threads far more often than every 5 ms, as a busy server's scheduler might: a loop over
+    # members that a join or a leave can interrupt is then interrupted in every run, not in one of ten.
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_INTERVAL)
+    try:
+        for thread in churners + speakers:
+            thread.start()
+        for thread in speakers:
+            thread.join(2 * WAIT)
+        done.set()
+        for thread in churners:
+            thread.join(WAIT)
+        sys.setswitchinterval(interval)
+        expected_count = [CHURN_LINES * (CHURN_TALKERS - (i < CHURN_TALKERS)) for i in range(len(clients))]
+        _until(lambda: all(c.count() >= n or c.closed for c, n in zip(collectors, expected_count)) or run.errors,
+               WAIT)
+        time.sleep(0.1)
+    finally:
+        sys.setswitchinterval(interval)
+        done.set()
+        for collector in collectors:
+            collector.stop()
+    run.check_errors()
+    for i, collector in enumerate(collectors):
+        got, _ = collector.lines()
+        expected = sorted(f"{j}:{k}".encode() for j in range(CHURN_TALKERS) if j != i for k in range(CHURN_LINES))
+        assert sorted(got) == expected, (
+            f"while {sum(churned)} clients joined and left, a client received {len(got)} of the "
+            f"{len(expected)} lines the others sent: send every line to every other client, holding "
+            "self.lock while you copy members")
+    for conn in clients:
+        conn.close()
+    run.clients = []
+    _threads_end(threads_before, "{n} threads still ran " + f"{WAIT:g} s after every client left: {LEAVE_HINT}")
+    run.check_errors()
+
+
+def _chat_slow(run, threads_before):
+    """One client never reads while two others exchange 4 MB each."""
+    a, b = run.connect(2)
+    slow = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    run.clients.append(slow)
+    slow.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window: its buffers fill sooner
+    slow.settimeout(WAIT)
+    slow.connect(run.server.server_address)
+    _wait_joined(run, a, [b, slow])
+    collectors = [_Collector(a, "read-a"), _Collector(b, "read-b")]
+    pad = b"." * (SLOW_LINE - 16)
+
+    def talk(name, conn):
+        try:
+            for k in range(SLOW_LINES):
+                conn.sendall(b"%s %06d %s\n" % (name, k, pad))
+        except OSError:
+            pass
+
+    speakers = [threading.Thread(target=talk, args=(name, conn), daemon=True, name=f"socklab-grading-speak-{i}")
+                for i, (name, conn) in enumerate(((b"a", a), (b"b", b)))]
+    try:
+        for thread in speakers:
+            thread.start()
+        _until(lambda: all(c.count() >= SLOW_LINES or c.closed for c in collectors) or run.errors, SLOW_WAIT)
+        for thread in speakers:
+            thread.join(0.5)
+        time.sleep(0.05)
+    finally:
+        for collector in collectors:
+            collector.stop()
+    run.check_errors()
+    megabytes = SLOW_LINES * SLOW_LINE * 2 / 1e6
+    for collector, other in zip(collectors, (b"b", b"a")):
+        got, _ = collector.lines()
+        wanted = [b"%s %06d %s" % (other, k, pad) for k in range(SLOW_LINES)]
+        assert got == wanted, (
+            f"while one client never read, a client received {len(got)} of the {SLOW_LINES} lines another sent "
+            f"within {SLOW_WAIT:g} s: give each client a bounded queue and a writer thread of its own, so no "
+            "handler waits on a slow client for long")
+    # The slow client now reads: what the server had buffered for it, then the end of the stream.
+    slow.settimeout(0.2)
+    deadline = time.monotonic() + WAIT
+    dropped = False
+    while time.monotonic() < deadline:
+        try:
+            if not slow.recv(1 << 20):
+                dropped = True
                 break
-            time.sleep(0.02)
-        assert not lingering, (f"{len(lingering)} handler threads still ran {WAIT:g} s after every client left: "
-                               "a handler must return when its client closes (readline() returns b'')")
-        run.check_errors()
+        except socket.timeout:
+            break
+        except OSError:
+            dropped = True
+            break
+    assert dropped, (
+        f"a client that never read was still connected after {megabytes:g} MB were sent to it: bound its queue "
+        "(queue.Queue(maxsize=QUEUE_SIZE)) and disconnect the client when its queue stays full")
+    run.check_errors()
+    for conn in (a, b, slow):
+        conn.close()
+    run.clients = []
+    _threads_end(threads_before, "{n} threads still ran " + f"{WAIT:g} s after every client left, one of them "
+                 f"dropped for not reading: {LEAVE_HINT}")
+    run.check_errors()
 
 
 # -------------------------------------------------------- lab 05: concurrency

@@ -5,6 +5,7 @@ them would be a test that cannot fail; a check that hung on one would freeze a
 learner's kernel.
 """
 
+import queue
 import socket
 import socketserver
 import struct
@@ -356,7 +357,152 @@ def test_lab03_wrong_request_fails_with_the_fix(wrong, part, fragment):
 
 # ------------------------------------------------------------------ lab 04
 
+QUEUE_SIZE = 100    # lines waiting for one client
+SEND_TIMEOUT = 1.0  # seconds a full queue may stay full before its client is disconnected
+
+
 class ChatHandler(socketserver.StreamRequestHandler):
+    """The lab's solution: whole lines, a lock around members, a bounded queue and a writer thread per client."""
+
+    def setup(self):
+        super().setup()
+        self.outbox = queue.Queue(maxsize=QUEUE_SIZE)
+        self.writer = threading.Thread(target=self.write_lines, daemon=True)
+        self.writer.start()
+        with self.server.lock:
+            self.server.members.add(self)
+
+    def handle(self):
+        for line in self.rfile:
+            self.server.broadcast(line, sender=self)
+
+    def finish(self):
+        with self.server.lock:
+            self.server.members.discard(self)
+        self.disconnect()
+        self.outbox.put(None)
+        self.writer.join()
+        super().finish()
+
+    def send(self, line):
+        try:
+            self.outbox.put(line, timeout=SEND_TIMEOUT)
+        except queue.Full:
+            self.disconnect()
+
+    def write_lines(self):
+        while True:
+            line = self.outbox.get()
+            if line is None:
+                return
+            try:
+                self.wfile.write(line)
+            except OSError:
+                self.disconnect()
+
+    def disconnect(self):
+        try:
+            self.request.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+class ChatServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+
+    def __init__(self, address):
+        super().__init__(address, ChatHandler)
+        self.members = set()
+        self.lock = threading.Lock()
+
+    def broadcast(self, line, sender):
+        with self.lock:
+            others = [member for member in self.members if member is not sender]
+        for member in others:
+            member.send(line)
+
+
+def _server(handler, broadcast=None, name="WrongChat"):
+    """A ChatServer whose handler class, and perhaps broadcast, are replaced."""
+    body = {"__init__": lambda self, address: (ChatServer.__init__(self, address),
+                                               setattr(self, "RequestHandlerClass", handler))[0]}
+    if broadcast is not None:
+        body["broadcast"] = broadcast
+    return type(name, (ChatServer,), body)
+
+
+def _echoes_to_sender(self, line, sender):
+    with self.lock:
+        everyone = list(self.members)
+    for member in everyone:
+        member.send(line)
+
+
+EchoesToSender = _server(ChatHandler, _echoes_to_sender, "EchoesToSender")
+
+
+class ForgetfulHandler(ChatHandler):
+    def finish(self):  # never removes its client from members
+        self.disconnect()
+        self.outbox.put(None)
+        self.writer.join()
+        socketserver.StreamRequestHandler.finish(self)
+
+
+NeverForgets = _server(ForgetfulHandler, name="NeverForgets")
+
+
+class SpinningChatHandler(ChatHandler):
+    def handle(self):
+        while True:
+            line = self.rfile.readline()
+            if line:
+                self.server.broadcast(line, sender=self)
+
+
+SpinningChat = _server(SpinningChatHandler, name="SpinningChat")
+
+
+class ChunkForwardingHandler(ChatHandler):
+    def handle(self):  # forwards what each recv returns: part of a line, or several
+        while True:
+            chunk = self.request.recv(1024)
+            if not chunk:
+                break
+            self.server.broadcast(chunk, sender=self)
+
+
+ChunkForwarding = _server(ChunkForwardingHandler, name="ChunkForwarding")
+
+
+class LocklessHandler(ChatHandler):
+    def setup(self):
+        socketserver.StreamRequestHandler.setup(self)
+        self.outbox = queue.Queue(maxsize=QUEUE_SIZE)
+        self.writer = threading.Thread(target=self.write_lines, daemon=True)
+        self.writer.start()
+        self.server.members.add(self)
+
+    def finish(self):
+        self.server.members.discard(self)
+        self.disconnect()
+        self.outbox.put(None)
+        self.writer.join()
+        socketserver.StreamRequestHandler.finish(self)
+
+
+def _lockless_broadcast(self, line, sender):
+    for member in self.members:  # the live set, while other threads add and remove clients
+        if member is not sender:
+            member.send(line)
+
+
+Lockless = _server(LocklessHandler, _lockless_broadcast, "Lockless")
+
+
+class DirectHandler(socketserver.StreamRequestHandler):
+    """The lab's first reference: every handler thread writes to the other clients' sockets itself."""
+
     def setup(self):
         super().setup()
         with self.server.lock:
@@ -372,62 +518,67 @@ class ChatHandler(socketserver.StreamRequestHandler):
         super().finish()
 
 
-class ChatServer(socketserver.ThreadingTCPServer):
-    daemon_threads = True
-
-    def __init__(self, address):
-        super().__init__(address, ChatHandler)
-        self.members = set()
-        self.lock = threading.Lock()
-
-    def broadcast(self, line, sender):
-        with self.lock:
-            others = [m for m in self.members if m is not sender]
-        for member in others:
-            try:
-                member.write(line)
-            except OSError:
-                pass
-
-
-class EchoesToSender(ChatServer):
-    def broadcast(self, line, sender):
-        with self.lock:
-            everyone = list(self.members)
-        for member in everyone:
-            try:
-                member.write(line)
-            except OSError:
-                pass
-
-
-class NeverForgets(ChatServer):
-    """Leaves departed clients in the set, and lets write errors escape."""
-
-    def __init__(self, address):
-        super().__init__(address)
-        self.RequestHandlerClass = type("Forgetful", (ChatHandler,), {"finish": socketserver.StreamRequestHandler.finish})
-
-    def broadcast(self, line, sender):
-        with self.lock:
-            others = [m for m in self.members if m is not sender]
-        for member in others:
+def _direct_broadcast(self, line, sender):
+    with self.lock:
+        others = [member for member in self.members if member is not sender]
+    for member in others:
+        try:
             member.write(line)
-            member.flush()
+        except OSError:
+            pass
 
 
-class SpinningChatHandler(ChatHandler):
-    def handle(self):
-        while True:
-            line = self.rfile.readline()
-            if line:
-                self.server.broadcast(line, sender=self.wfile)
+DirectWrites = _server(DirectHandler, _direct_broadcast, "DirectWrites")
 
 
-class SpinningChat(ChatServer):
-    def __init__(self, address):
-        super().__init__(address)
-        self.RequestHandlerClass = SpinningChatHandler
+def _lockless_direct_broadcast(self, line, sender):
+    for member in self.members:
+        if member is not sender:
+            try:
+                member.write(line)
+            except OSError:
+                pass
+
+
+class LocklessDirectHandler(DirectHandler):
+    def setup(self):
+        socketserver.StreamRequestHandler.setup(self)
+        self.server.members.add(self.wfile)
+
+    def finish(self):
+        self.server.members.discard(self.wfile)
+        socketserver.StreamRequestHandler.finish(self)
+
+
+LocklessDirect = _server(LocklessDirectHandler, _lockless_direct_broadcast, "LocklessDirect")
+
+
+class UnboundedHandler(ChatHandler):
+    """Never drops a client that does not read: its queue grows without end."""
+
+    def setup(self):
+        socketserver.StreamRequestHandler.setup(self)
+        self.outbox = queue.Queue()
+        self.writer = threading.Thread(target=self.write_lines, daemon=True)
+        self.writer.start()
+        with self.server.lock:
+            self.server.members.add(self)
+
+
+Unbounded = _server(UnboundedHandler, name="Unbounded")
+
+
+class WriterLeftRunningHandler(ChatHandler):
+    left = []  # the test stops their writers afterwards: a thread blocked in queue.get() cannot be interrupted
+
+    def finish(self):  # removes the client but never stops its writer thread
+        with self.server.lock:
+            self.server.members.discard(self)
+        WriterLeftRunningHandler.left.append(self)
+        socketserver.StreamRequestHandler.finish(self)
+
+
+WriterLeftRunning = _server(WriterLeftRunningHandler, name="WriterLeftRunning")
 
 
 class WrongInit(socketserver.ThreadingTCPServer):
@@ -435,7 +586,10 @@ class WrongInit(socketserver.ThreadingTCPServer):
         super().__init__(address, handler)
 
 
-@pytest.mark.parametrize("part", ["broadcast", "ten", "leave"])
+CHAT_PARTS = ["broadcast", "pieces", "ten", "leave", "churn", "slow"]
+
+
+@pytest.mark.parametrize("part", CHAT_PARTS)
 def test_lab04_right_chat_passes(part):
     within_bound(grading.check_chat_server, ChatServer, part)
 
@@ -445,11 +599,32 @@ def test_lab04_right_chat_passes(part):
     (socketserver.TCPServer, "broadcast", "must be a class that inherits from socketserver.ThreadingTCPServer"),
     (WrongInit, "broadcast", "its __init__ takes the address only"),
     (EchoesToSender, "broadcast", "except the sender"),
-    (NeverForgets, "leave", "when a client leaves, remove it"),
-    (SpinningChat, "leave", "handler threads still ran"),
+    (ChunkForwarding, "pieces", "forward whole lines (for line in self.rfile)"),
+    (NeverForgets, "leave", "remove it from members in finish(), holding the lock"),
+    (SpinningChat, "leave", "threads still ran"),
+    (Lockless, "churn", "hold self.lock while you loop over members"),
+    (LocklessDirect, "churn", "hold self.lock while you loop over members"),
+    (DirectWrites, "slow", "give each client a bounded queue and a writer thread of its own"),
+    (Unbounded, "slow", "disconnect the client when its queue stays full"),
 ])
 def test_lab04_wrong_chat_fails_with_the_fix(wrong, part, fragment):
     fails_with(fragment, grading.check_chat_server, wrong, part)
+
+
+def test_lab04_a_writer_thread_left_running_fails():
+    try:
+        fails_with("finish() must stop its writer thread", grading.check_chat_server, WriterLeftRunning, "leave")
+    finally:
+        for handler in WriterLeftRunningHandler.left:
+            handler.outbox.put(None)
+            handler.writer.join(1.0)
+        WriterLeftRunningHandler.left.clear()
+
+
+def test_lab04_the_old_reference_passed_every_part_but_slow():
+    """The parts the first reference passed, so the slow part is what tells it apart."""
+    for part in CHAT_PARTS[:-1]:
+        within_bound(grading.check_chat_server, DirectWrites, part)
 
 
 # ------------------------------------------------------------------ lab 05

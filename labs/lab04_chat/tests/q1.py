@@ -2,7 +2,8 @@ OK_FORMAT = True
 
 test = {   'name': 'q1',
     'points': 4,
-    'suites': [   {   'cases': [{'code': ">>> socklab.grading.check_chat_server(ChatServer, 'broadcast')\n", 'hidden': False, 'locked': False}],
+    'suites': [   {   'cases': [   {'code': ">>> socklab.grading.check_chat_server(ChatServer, 'broadcast')\n", 'hidden': False, 'locked': False},
+                                   {'code': ">>> socklab.grading.check_chat_server(ChatServer, 'pieces')\n", 'hidden': False, 'locked': False}],
                       'scored': True,
                       'setup': '',
                       'teardown': '',
