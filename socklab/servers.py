@@ -660,7 +660,7 @@ class Server:
             return len(self._errors) > self._reported
 
     def check(self) -> None:
-        """Raise ``HandlerError`` here if a handler raised since the last check."""
+        """Raise ``HandlerError`` here if a handler raised since the last error reported."""
         with self._lock:
             self._drain_channel()
             new = self._errors[self._reported :]
@@ -670,7 +670,7 @@ class Server:
             last = text.strip().splitlines()[-1] if text.strip() else "an error"
             raise HandlerError(
                 f"the handler of server {self.name!r} raised while serving {client} "
-                f"({len(new)} error{'s' if len(new) > 1 else ''} since the last check): {last}\n"
+                f"({len(new)} error{'s' if len(new) > 1 else ''} since the last one reported): {last}\n"
                 f"Fix the handler class and re-run the cell that starts the server. "
                 f"The handler's traceback:\n{text}",
                 [t for _, t in new],
