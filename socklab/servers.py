@@ -216,6 +216,13 @@ class LabMixIn:
         _local.accepted = time.monotonic()
         return got
 
+    def shutdown(self):
+        # BaseServer.shutdown() waits for serve_forever() to say it has stopped.
+        # socklab runs this server's loop itself and never calls serve_forever(),
+        # so the stdlib's shutdown() would wait forever: say what to do instead.
+        raise SocklabError(f"server {self._lab.name!r} is run by socklab, not by serve_forever(), so shutdown() "
+                           "would wait forever: stop it with its socklab Server's stop() (or socklab.stop_all())")
+
     def process_request(self, request, client_address):
         lab = self._lab
         if lab.mode == "threading":

@@ -373,3 +373,23 @@ def test_repr_says_what_and_where():
         socklab.ask(server)
         text = repr(server)
     assert "'shown'" in text and "tcp threading on 127.0.0.1:" in text and "1 request," in text
+
+
+def test_shutdown_on_a_socklab_server_says_what_to_do_instead_of_hanging():
+    """socketserver's shutdown() waits for serve_forever(), which socklab never runs:
+    a learner who calls it (from a cell or a handler) gets one line naming stop()."""
+    import socketserver
+
+    class StopsItsServer(socketserver.StreamRequestHandler):
+        def handle(self):
+            self.rfile.readline()
+            self.server.shutdown()
+
+    with socklab.serve(mode="threading", name="calls-shutdown") as server:
+        start = time.monotonic()
+        with pytest.raises(socklab.SocklabError, match=r"would wait forever: stop it with .*stop\(\)"):
+            server.socketserver.shutdown()
+        assert time.monotonic() - start < 0.1
+    with socklab.serve(StopsItsServer, mode="threading", name="handler-calls-shutdown") as server:
+        with pytest.raises(socklab.HandlerError, match="would wait forever"):
+            socklab.ask(server, b"stop\n")
