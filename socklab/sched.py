@@ -165,14 +165,15 @@ class Result:
         return len(self.jobs) / self.makespan
 
     def __str__(self):
+        deadlines = any(s.deadline is not None for s in self.stats.values())  # the column only when it says something
         rows = [f"{self.label}: makespan {self.makespan:g} ms, CPU busy {self.cpu_utilisation:.0%}, I/O busy "
                 f"{self.io_utilisation:.0%}, throughput {self.throughput * 1000:.1f} jobs per 1000 ms",
                 f"  {'job':<5} {'arrives':>7} {'1st run':>7} {'finish':>6} {'turnaround':>10} {'response':>8} "
-                f"{'waiting':>7}  deadline"]
+                f"{'waiting':>7}" + ("  deadline" if deadlines else "")]
         for s in self.stats.values():
-            deadline = "" if s.deadline is None else f"{s.deadline:g} {'met' if s.met_deadline else 'MISSED'}"
+            deadline = "" if s.deadline is None else f"  {s.deadline:g} {'met' if s.met_deadline else 'MISSED'}"
             rows.append(f"  {s.name:<5} {s.arrival:>7g} {s.first_run:>7g} {s.finish:>6g} {s.turnaround:>10g} "
-                        f"{s.response:>8g} {s.waiting:>7g}  {deadline}")
+                        f"{s.response:>8g} {s.waiting:>7g}" + (deadline if deadlines else ""))
         return "\n".join(rows)
 
 
