@@ -15,6 +15,7 @@ tests the others.
 from __future__ import annotations
 
 import contextlib
+import gc
 import signal
 import socket
 import socketserver
@@ -22,12 +23,14 @@ import struct
 import sys
 import threading
 import time
+import warnings
 
 from .clients import ask
 from .errors import HandlerError
 from .servers import serve
 
 WAIT = 3.0  # seconds: the most any one check waits for a learner's code
+FAST = 1.0  # seconds: lab 02's recv_msg of 4 MiB (a right answer takes about 0.01 s)
 
 
 class _TimeUp(BaseException):
@@ -52,10 +55,11 @@ def within(seconds: float, func, *args, what: str = "", hint: str = "", **kwargs
         try:
             return func(*args, **kwargs)
         except _TimeUp:
-            raise AssertionError(message) from None
+            pass  # raised below, outside this block, so that the interrupted frames (and their sockets) are freed
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+        raise AssertionError(message)
     outcome = {}
 
     def run():
@@ -84,7 +88,14 @@ def _run(seconds, func, *args, what="", hint="", expect=(), **kwargs):
         raise
     except Exception as exc:
         name = what or f"{getattr(func, '__name__', 'the function')}()"
-        raise AssertionError(f"{name} raised {type(exc).__name__}: {exc}" + (f"; {hint}" if hint else "")) from None
+        raise AssertionError(f"{name} raised {_exception_name(exc)}: {exc}" + (f"; {hint}" if hint else "")) from None
+
+
+def _exception_name(exc) -> str:
+    """``TypeError``, but ``struct.error`` rather than a bare ``error``."""
+    kind = type(exc)
+    module = getattr(kind, "__module__", "builtins")
+    return kind.__qualname__ if module in ("builtins", "__main__") else f"{module}.{kind.__qualname__}"
 
 
 def _need_handler(handler, name, base=socketserver.BaseRequestHandler):
@@ -135,6 +146,14 @@ def _read_all(conn):
 
 ECHO_EOF_HINT = ("the handler must stop when the client closes: readline() returns b'' then "
                  "(or loop with `for line in self.rfile:`, which stops by itself)")
+ECHO_LOOP_HINT = ("the handler must loop, answering line after line until the client closes: "
+                  "`for line in self.rfile:` around the write")
+
+
+def _only_the_first_line(reply, expected) -> bool:
+    """The reply is the answer to the first line and nothing more: a handler without a loop."""
+    first = expected[:expected.index(b"\n") + 1]
+    return reply == first and reply != expected
 
 
 def check_upper_handler(handler, part: str = "basic") -> None:
@@ -143,9 +162,11 @@ def check_upper_handler(handler, part: str = "basic") -> None:
     basic: two lines in one piece are answered uppercased, and the handler
     returns once the client closes. pieces: lines cut anywhere, even one byte
     at a time, are answered whole, and nothing is answered before its newline.
+    interleaved: two clients send lines in pieces at the same time, and each
+    gets its own lines back (no buffer shared between clients).
     clients: five clients at once, each answered its own lines.
     """
-    _parts(part, ("basic", "pieces", "clients"))
+    _parts(part, ("basic", "pieces", "interleaved", "clients"))
     _need_handler(handler, "UpperHandler")
     with serve(handler, mode="threading", name="lab01-check") as server:
         try:
@@ -169,6 +190,8 @@ def _upper_handler_part(server, part):
                                  f"{ECHO_EOF_HINT}") from None
         assert reply != b"", ("the handler sent nothing back: read each line (for line in self.rfile) and "
                               "write it back with self.wfile.write(line.upper())")
+        assert not _only_the_first_line(reply, b"HELLO\nSOCKETS\n"), (
+            f"for b'hello\\nsockets\\n' the answer was {reply!r}, only the first line: {ECHO_LOOP_HINT}")
         assert reply == b"HELLO\nSOCKETS\n", (
             f"for b'hello\\nsockets\\n' the answer was {reply!r}, expected b'HELLO\\nSOCKETS\\n': "
             "write each line back with .upper(), newline included")
@@ -196,9 +219,14 @@ def _upper_handler_part(server, part):
             assert reply is not None, (f"the conversation had not ended {WAIT:g} s after the client closed: "
                                        f"{ECHO_EOF_HINT}")
         _raise_handler_errors(server, "UpperHandler")
+        assert not _only_the_first_line(reply, b"HELLO\nWORLD\n"), (
+            f"for b'hello\\nworld\\n' sent in pieces the answer was {reply!r}, only the first line: "
+            f"{ECHO_LOOP_HINT}")
         assert reply == b"HELLO\nWORLD\n", (
             f"for b'hello\\nworld\\n' sent in pieces the answer was {reply!r}, expected b'HELLO\\nWORLD\\n': "
             "answer each whole line once")
+    elif part == "interleaved":
+        _interleaved_clients(server)
     else:
         conns = [_connect(server.address) for _ in range(5)]
         try:
@@ -219,6 +247,51 @@ def _upper_handler_part(server, part):
             assert reply == expected, (
                 f"with five clients at once, client {i} got {reply!r}, expected {expected!r}: keep what "
                 "belongs to one client on self (or in local variables), never on the class")
+
+
+def _read_line(conn):
+    """Bytes up to and including the first newline; less if the peer closes or the socket times out."""
+    line = b""
+    while not line.endswith(b"\n"):
+        try:
+            byte = conn.recv(1)
+        except socket.timeout:
+            break
+        if not byte:
+            break
+        line += byte
+    return line
+
+
+def _interleaved_clients(server):
+    """Two clients, each with a handler running, send their lines in pieces taking turns."""
+    a, b = _connect(server.address), _connect(server.address)
+    try:
+        for conn, line in ((a, b"a ready\n"), (b, b"b ready\n")):
+            conn.sendall(line)
+            answer = _read_line(conn)
+            if answer != line.upper():
+                _raise_handler_errors(server, "UpperHandler")
+            assert answer == line.upper(), (
+                f"two clients at once: a client sent {line!r} and got {answer!r}, expected {line.upper()!r}: "
+                "answer each line as soon as it is complete, whoever else is connected")
+        for conn, piece in ((a, b"hel"), (b, b"wor"), (a, b"lo\n"), (b, b"ld\n")):
+            conn.sendall(piece)
+            time.sleep(0.05)  # each piece arrives on its own, while the other client's line is unfinished
+        for conn in (a, b):
+            conn.shutdown(socket.SHUT_WR)
+        replies = [_read_all(a), _read_all(b)]
+        assert None not in replies, (f"two clients at once: one conversation had not ended {WAIT:g} s after its "
+                                     f"client closed; {ECHO_EOF_HINT}")
+    finally:
+        a.close()
+        b.close()
+    _raise_handler_errors(server, "UpperHandler")
+    for who, reply, expected in (("A", replies[0], b"HELLO\n"), ("B", replies[1], b"WORLD\n")):
+        assert reply == expected, (
+            f"two clients sent lines in pieces, taking turns (A b'hel', B b'wor', A b'lo\\n', B b'ld\\n'), "
+            f"and client {who} got {reply!r}, expected {expected!r}: keep each client's unfinished line in the "
+            "handler (on self or in a local variable), never in a global or on the class")
 
 
 def _raise_handler_errors(server, name):
@@ -243,11 +316,16 @@ def check_talk(talk, part: str = "basic") -> None:
     """Lab 01, ``talk(address, lines) -> list[bytes]``.
 
     basic: two lines, two answers, in order. once: one connection for all the
-    lines, closed at the end. pieces: answers that arrive a few bytes at a
-    time are returned whole; no lines, no answers.
+    lines, closed by talk() itself at the end. pieces: answers that arrive a
+    few bytes at a time are returned whole; no lines, no answers. timeout: a
+    server that accepts and never answers makes talk() raise TimeoutError
+    within its 2 s timeout.
     """
-    _parts(part, ("basic", "once", "pieces"))
+    _parts(part, ("basic", "once", "pieces", "timeout"))
     _need_function(talk, "talk")
+    if part == "timeout":
+        _check_talk_times_out(talk)
+        return
     hint = ("read until each answer's newline, and close the connection at the end "
             "(a `with` block does it)")
     handler = _PiecewiseUpper if part == "pieces" else None
@@ -264,7 +342,11 @@ def check_talk(talk, part: str = "basic") -> None:
             assert empty == [], f"talk(address, []) returned {empty!r}, expected []"
             return
         lines = [b"one\n", b"two\n"]
-        got = _run(WAIT, talk, server.address, lines, what="talk()", hint=hint)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", ResourceWarning)
+            got = _run(WAIT, talk, server.address, lines, what="talk()", hint=hint)
+            gc.collect()  # a socket talk() dropped without closing is closed, with a warning, when collected
+        unclosed = [w for w in caught if issubclass(w.category, ResourceWarning) and "socket" in str(w.message)]
         assert isinstance(got, list), f"talk() must return a list of answers (bytes), got {type(got).__name__}"
         assert got == [b"ONE\n", b"TWO\n"], (
             f"talk(address, [b'one\\n', b'two\\n']) returned {got!r}, expected [b'ONE\\n', b'TWO\\n']: "
@@ -281,6 +363,24 @@ def check_talk(talk, part: str = "basic") -> None:
             assert connections == 1, (
                 f"talk() opened {connections} connections for 2 lines: connect once, before the loop, "
                 "and send every line on that one connection")
+            assert not unclosed, ("talk() returned without closing its connection (Python closed it later, when "
+                                  "it threw the socket away): close it yourself at the end; a `with` block does it")
+
+
+def _check_talk_times_out(talk):
+    """A server that accepts (the kernel does, from the backlog) and never answers."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        try:
+            got = _run(WAIT, talk, silent.getsockname(), [b"hello\n"], what="talk() to a server that never answers",
+                       hint="connect with a timeout, socket.create_connection(address, timeout=2), so that a "
+                            "silent server makes talk() raise TimeoutError instead of waiting forever",
+                       expect=(OSError,))
+        except OSError:
+            return  # TimeoutError (socket.timeout), as the timeout makes it
+    raise AssertionError(f"talk() to a server that never answers returned {got!r}: let the TimeoutError out "
+                         "(do not catch it), so that the caller knows no answer came")
 
 
 # ------------------------------------------------------------ lab 02: framing
@@ -299,10 +399,12 @@ def check_framing(send_msg, recv_msg, part: str = "roundtrip") -> None:
     whole: all of a 4 MiB payload leaves (sendall, not send).
     recv_msg alone, fed by a correct sender: roundtrip: a message and an empty
     one arrive intact. pieces: a message sent one byte at a time. many: three
-    messages sent in one piece come out as three. big: 16 MiB. closed: a peer
-    that closes mid-message makes recv_msg raise ConnectionError.
+    messages sent in one piece come out as three. fast: 4 MiB within 1 s (a
+    right answer takes about 0.01 s; one byte per recv, or bytes += on small
+    pieces, takes many seconds). big: 16 MiB. closed: a peer that closes
+    mid-message makes recv_msg raise ConnectionError.
     """
-    _parts(part, ("prefix", "whole", "roundtrip", "pieces", "many", "big", "closed"))
+    _parts(part, ("prefix", "whole", "roundtrip", "pieces", "many", "fast", "big", "closed"))
     if part in ("prefix", "whole"):
         _need_function(send_msg, "send_msg")
     else:
@@ -340,8 +442,12 @@ def check_framing(send_msg, recv_msg, part: str = "roundtrip") -> None:
             assert len(wire) == len(payload) + 4, (
                 f"send_msg of 4 MiB put {len(wire):,} of {len(payload) + 4:,} bytes on the wire: use sendall, "
                 "not send (one send may send only part, and returns how much)")
+            assert bytes(wire[:4]) != struct.pack("<I", len(payload)), (
+                f"send_msg of 4 MiB sent the length prefix {bytes(wire[:4])!r}, little-endian: pack it big-endian, "
+                "struct.pack('>I', len(payload))")
             assert bytes(wire[4:]) == payload and wire[:4] == HEADER.pack(len(payload)), (
-                "send_msg of 4 MiB sent the right number of bytes, but not the length prefix followed by the payload")
+                "send_msg of 4 MiB sent the right number of bytes, but not the length prefix followed by the "
+                "payload: send struct.pack('>I', len(payload)), then the payload")
         elif part == "prefix":
             _run(WAIT, send_msg, left, b"hi", what="send_msg()")
             left.shutdown(socket.SHUT_WR)
@@ -364,6 +470,17 @@ def check_framing(send_msg, recv_msg, part: str = "roundtrip") -> None:
                    for _ in payloads]
             assert got == payloads, (f"three messages sent in one piece came out as {got!r}: read exactly the "
                                      "length the prefix gives, no more; the rest belongs to the next message")
+        elif part == "fast":
+            payload = bytes(range(256)) * (4 * 1024 * 1024 // 256)
+            sender = _writer(left, _frame(payload), step=len(payload) + 4, pause=0)
+            got = _run(FAST, recv_msg, right, what="recv_msg() of a 4 MiB message",
+                       hint="ask recv for all the bytes you still need (sock.recv(n - len(data))), not 1 byte at a "
+                            "time, and collect the pieces in a bytearray or a list (bytes += copies everything "
+                            "received so far, every time)")
+            sender.join(WAIT)
+            assert got == payload, (f"a 4 MiB message came out as {len(got):,} bytes"
+                                    f"{'' if len(got) != len(payload) else ', different'}: call recv until you "
+                                    "have every byte; one recv returns at most what has arrived")
         elif part == "big":
             payload = bytes(range(256)) * (16 * 1024 * 1024 // 256)
             sender = _writer(left, _frame(payload), step=len(payload) + 4, pause=0)
@@ -374,7 +491,13 @@ def check_framing(send_msg, recv_msg, part: str = "roundtrip") -> None:
                                     f"{'' if len(got) != len(payload) else ', different'}: call recv until you "
                                     "have every byte; one recv returns at most what has arrived")
         else:
-            for cut in (HEADER.pack(10) + b"abc", b"\x00\x00"):
+            cuts = ((HEADER.pack(10) + b"abc", "a header saying 10 bytes, then 3 of them,",
+                     "your read of the 4-byte header returned more than 4 bytes: ask recv for no more than you "
+                     "still need (sock.recv(n - len(data))), so that reading n bytes returns exactly n"),
+                    (b"\x00\x00", "2 of the header's 4 bytes",
+                     "your read of the 4-byte header returned fewer than 4 bytes: when recv returns b'' before "
+                     "you have all n bytes, raise ConnectionError"))
+            for cut, sent, fix in cuts:
                 a, b = socket.socketpair()
                 b.settimeout(WAIT)
                 try:
@@ -382,10 +505,13 @@ def check_framing(send_msg, recv_msg, part: str = "roundtrip") -> None:
                     a.close()
                     try:
                         got = _run(WAIT, recv_msg, b, what="recv_msg()",
-                                     hint="when recv returns b'' the peer has closed: raise ConnectionError",
-                                     expect=(ConnectionError,))
+                                   hint="when recv returns b'' the peer has closed: raise ConnectionError",
+                                   expect=(ConnectionError, struct.error))
                     except ConnectionError:
                         continue
+                    except struct.error as exc:
+                        raise AssertionError(f"the peer sent {sent} and closed, and recv_msg() raised struct.error "
+                                             f"({exc}): {fix}") from None
                     raise AssertionError(
                         f"the peer closed after sending {cut!r}, and recv_msg returned {got!r}: raise "
                         "ConnectionError when recv returns b'' before the message is complete")
@@ -416,6 +542,18 @@ def _quietly(func, *args):
         func(*args)
     except Exception:
         pass
+
+
+def check_is_int(value, name: str) -> None:
+    """An answer that must be a whole number (lab 02's ``largest``): an ``int``, and not ``True`` or ``False``."""
+    if value is Ellipsis or value is None:
+        raise AssertionError(f"{name} is not set yet: replace the ... with a number")
+    if isinstance(value, bool):
+        raise AssertionError(f"{name} is {value!r}, a bool: set it to a number (an int such as 10 ** 6), "
+                             "not True or False")
+    if not isinstance(value, int):
+        raise AssertionError(f"{name} must be an int, got {value!r} ({type(value).__name__}): use whole-number "
+                             "arithmetic such as 2 ** 10 (not 2e10 or /, which give a float)")
 
 
 # ---------------------------------------------------------------- lab 03: UDP

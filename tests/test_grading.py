@@ -75,6 +75,27 @@ class SharedOnTheClass(socketserver.StreamRequestHandler):
         SharedOnTheClass.lines = []
 
 
+class OneLineOnly(socketserver.StreamRequestHandler):
+    def handle(self):
+        self.wfile.write(self.rfile.readline().upper())  # one readline(), no loop
+
+
+SHARED_BUFFER = bytearray()
+
+
+class SharedBuffer(socketserver.BaseRequestHandler):
+    """Collects bytes until a newline, in a buffer all clients share (a global)."""
+
+    def handle(self):
+        while data := self.request.recv(1024):
+            SHARED_BUFFER.extend(data)
+            while b"\n" in SHARED_BUFFER:
+                end = SHARED_BUFFER.index(b"\n") + 1
+                line = bytes(SHARED_BUFFER[:end])
+                del SHARED_BUFFER[:end]
+                self.request.sendall(line.upper())
+
+
 class Raises(socketserver.StreamRequestHandler):
     def handle(self):
         self.wfile.write(self.rfile.readline().decode().upper())  # str, not bytes
@@ -123,6 +144,33 @@ def talk_never_closes(address, lines):
     return answers
 
 
+def talk_no_close(address, lines):
+    conn = socket.create_connection(address, timeout=2)  # never closed: Python closes it when it is dropped
+    replies = conn.makefile("rb")
+    answers = []
+    for line in lines:
+        conn.sendall(line)
+        answers.append(replies.readline())
+    return answers
+
+
+def talk_no_timeout(address, lines):
+    with socket.create_connection(address) as conn:  # waits forever for a server that never answers
+        replies = conn.makefile("rb")
+        answers = []
+        for line in lines:
+            conn.sendall(line)
+            answers.append(replies.readline())
+        return answers
+
+
+def talk_swallows_timeout(address, lines):
+    try:
+        return talk(address, lines)
+    except TimeoutError:
+        return []
+
+
 def talk_hangs(address, lines):
     with socket.create_connection(address) as conn:  # no timeout, and reads to the end that never comes
         for line in lines:
@@ -130,7 +178,7 @@ def talk_hangs(address, lines):
         return [conn.recv(1 << 20)] + [conn.recv(1 << 20) for _ in range(100)]
 
 
-@pytest.mark.parametrize("part", ["basic", "pieces", "clients"])
+@pytest.mark.parametrize("part", ["basic", "pieces", "interleaved", "clients"])
 def test_lab01_right_handler_passes(part):
     within_bound(grading.check_upper_handler, UpperHandler, part)
 
@@ -142,13 +190,28 @@ def test_lab01_right_handler_passes(part):
     (Chunkwise, "pieces", "before the line was complete"),
     (SharedOnTheClass, "clients", "never on the class"),
     (Raises, "pieces", "UpperHandler raised TypeError"),
+    (OneLineOnly, "basic", "only the first line: the handler must loop, answering line after line until the client "
+                           "closes: `for line in self.rfile:` around the write"),
+    (OneLineOnly, "pieces", "the handler must keep reading until the client closes"),
+    (Raises, "interleaved", "UpperHandler raised TypeError"),
+    (SharedOnTheClass, "interleaved", "a client sent b'a ready\\n' and got b'', expected b'A READY\\n': answer each "
+                                      "line as soon as it is complete"),
+    (SharedBuffer, "interleaved", "client A got b'HELWORLO\\n', expected b'HELLO\\n': keep each client's unfinished "
+                                  "line in the handler (on self or in a local variable), never in a global or on "
+                                  "the class"),
     (object, "basic", "must be a class that inherits from socketserver.BaseRequestHandler"),
 ])
 def test_lab01_wrong_handler_fails_with_the_fix(wrong, part, fragment):
     fails_with(fragment, grading.check_upper_handler, wrong, part)
 
 
-@pytest.mark.parametrize("part", ["basic", "once", "pieces"])
+def test_lab01_a_shared_buffer_passes_the_one_client_checks():
+    """Why lab 01 has the interleaved check: a buffer shared by all clients is right for one client at a time."""
+    for part in ("basic", "pieces"):
+        within_bound(grading.check_upper_handler, SharedBuffer, part)
+
+
+@pytest.mark.parametrize("part", ["basic", "once", "pieces", "timeout"])
 def test_lab01_right_talk_passes(part):
     within_bound(grading.check_talk, talk, part)
 
@@ -159,6 +222,12 @@ def test_lab01_right_talk_passes(part):
     (talk_never_closes, "once", "left its connection open"),
     (talk_one_recv, "pieces", "one recv() is not one answer"),
     (talk_hangs, "basic", "talk() did not return within 3 s"),
+    (talk_no_close, "once", "talk() returned without closing its connection (Python closed it later, when it threw "
+                            "the socket away): close it yourself at the end; a `with` block does it"),
+    (talk_no_timeout, "timeout", "talk() to a server that never answers did not return within 3 s: connect with a "
+                                 "timeout, socket.create_connection(address, timeout=2)"),
+    (talk_swallows_timeout, "timeout", "talk() to a server that never answers returned []: let the TimeoutError "
+                                       "out"),
 ])
 def test_lab01_wrong_talk_fails_with_the_fix(wrong, part, fragment):
     try:
@@ -221,6 +290,69 @@ def recv_loops_on_close(sock):
     return body
 
 
+def recv_byte_by_byte(sock):
+    """The learner's try: right, but one recv per byte and bytes += (about 20 s for 1 MiB)."""
+    def exactly(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(1)
+            if not chunk:
+                raise ConnectionError("the peer closed mid-message")
+            data += chunk
+        return data
+
+    (length,) = struct.unpack(">I", exactly(4))
+    return exactly(length)
+
+
+def recv_byte_by_byte_bytearray(sock):
+    """One recv per byte, even into a bytearray: about 1 s per MiB."""
+    def exactly(n):
+        data = bytearray()
+        while len(data) < n:
+            chunk = sock.recv(1)
+            if not chunk:
+                raise ConnectionError("the peer closed mid-message")
+            data += chunk
+        return bytes(data)
+
+    (length,) = struct.unpack(">I", exactly(4))
+    return exactly(length)
+
+
+def recv_over_reads(sock):
+    """Raises ConnectionError on b'', but asks recv for 1024 bytes whatever it still needs."""
+    def exactly(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(1024)
+            if not chunk:
+                raise ConnectionError("the peer closed mid-message")
+            data += chunk
+        return data
+
+    (length,) = struct.unpack(">I", exactly(4))
+    return exactly(length)
+
+
+def recv_short_header(sock):
+    """Stops quietly at b'', so a header cut short reaches struct.unpack."""
+    def upto(n):
+        data = b""
+        while len(data) < n:
+            chunk = sock.recv(n - len(data))
+            if not chunk:
+                break
+            data += chunk
+        return data
+
+    (length,) = struct.unpack(">I", upto(4))
+    body = upto(length)
+    if len(body) < length:
+        raise ConnectionError("the peer closed mid-message")
+    return body
+
+
 def recv_returns_short(sock):
     (length,) = struct.unpack(">I", recv_exactly(sock, 4))
     body = b""
@@ -232,7 +364,7 @@ def recv_returns_short(sock):
     return body
 
 
-@pytest.mark.parametrize("part", ["prefix", "whole", "roundtrip", "pieces", "many", "big", "closed"])
+@pytest.mark.parametrize("part", ["prefix", "whole", "roundtrip", "pieces", "many", "fast", "big", "closed"])
 def test_lab02_right_framing_passes(part):
     within_bound(grading.check_framing, send_msg, recv_msg, part)
 
@@ -247,9 +379,46 @@ def test_lab02_right_framing_passes(part):
     (send_msg, recv_greedy, "many", "no more; the rest belongs to the next message"),
     (send_msg, recv_loops_on_close, "closed", "recv_msg() did not return within 3 s"),
     (send_msg, recv_returns_short, "closed", "raise ConnectionError when recv returns b''"),
+    (send_little_endian, recv_msg, "whole", "sent the length prefix b'\\x00\\x00@\\x00', little-endian: pack it "
+                                            "big-endian, struct.pack('>I', len(payload))"),
+    (send_msg, recv_byte_by_byte, "fast", "recv_msg() of a 4 MiB message did not return within 1 s: ask recv for all "
+                                          "the bytes you still need (sock.recv(n - len(data))), not 1 byte at a time, "
+                                          "and collect the pieces in a bytearray or a list"),
+    (send_msg, recv_byte_by_byte_bytearray, "fast", "recv_msg() of a 4 MiB message did not return within 1 s"),
+    (send_msg, recv_over_reads, "closed", "the peer sent a header saying 10 bytes, then 3 of them, and closed, and "
+                                          "recv_msg() raised struct.error (unpack requires a buffer of 4 bytes): "
+                                          "your read of the 4-byte header returned more than 4 bytes: ask recv for "
+                                          "no more than you still need"),
+    (send_msg, recv_short_header, "closed", "the peer sent 2 of the header's 4 bytes and closed, and recv_msg() "
+                                            "raised struct.error (unpack requires a buffer of 4 bytes): your read of "
+                                            "the 4-byte header returned fewer than 4 bytes: when recv returns b'' "
+                                            "before you have all n bytes, raise ConnectionError"),
+    (send_msg, recv_over_reads, "roundtrip", "recv_msg() raised struct.error: unpack requires a buffer of 4 bytes"),
 ])
 def test_lab02_wrong_framing_fails_with_the_fix(sender, receiver, part, fragment):
     fails_with(fragment, grading.check_framing, sender, receiver, part)
+
+
+def test_lab02_the_per_byte_answer_passes_the_small_checks():
+    """Why lab 02 has the public 4 MiB check: reading one byte per recv is right, only slow."""
+    for part in ("roundtrip", "pieces", "many", "closed"):
+        within_bound(grading.check_framing, send_msg, recv_byte_by_byte, part)
+
+
+@pytest.mark.parametrize("value", [2 ** 32 - 1, 10 ** 6, 0])
+def test_lab02_an_int_passes_the_form_check(value):
+    grading.check_is_int(value, "largest")
+
+
+@pytest.mark.parametrize("wrong, fragment", [
+    (True, "largest is True, a bool: set it to a number (an int such as 10 ** 6), not True or False"),
+    (False, "largest is False, a bool"),
+    (4.3e9, "largest must be an int, got 4300000000.0 (float): use whole-number arithmetic"),
+    ("4294967295", "largest must be an int, got '4294967295' (str)"),
+    (..., "largest is not set yet: replace the ... with a number"),
+])
+def test_lab02_a_non_int_fails_the_form_check(wrong, fragment):
+    fails_with(fragment, grading.check_is_int, wrong, "largest")
 
 
 # ------------------------------------------------------------------ lab 03

@@ -77,7 +77,7 @@ def test_no_solution_or_hidden_test_reaches_a_learner(name):
     # committed and not copied for a class; a local run must not fail this test.
     tracked = _tracked(f"labs/{name}")
     if tracked is not None:
-        litter = [p for p in tracked if Path(p).name in labs.RUN_LITTER]
+        litter = [p for p in tracked if labs.is_litter(Path(p).name)]
         assert litter == [], f"files from a run are committed: {litter}; git rm --cached them"
 
 
@@ -240,3 +240,71 @@ def test_otter_config_of_every_lab_is_pdf_free():
     for name in LABS:
         config = json.loads((ROOT / "labs" / "autograder" / name / "otter_config.json").read_text())
         assert config.get("pdf") in (None, False), config
+
+
+@pytest.mark.parametrize("name", LABS)
+def test_each_student_notebook_ends_with_an_export_cell_that_needs_no_pdf_tooling(name):
+    nb = nbformat.read(ROOT / "labs" / name / f"{name}.ipynb", as_version=4)
+    code = [c.source for c in nb.cells if c.cell_type == "code"]
+    export = code[-1].splitlines()[-1]
+    assert export.startswith("grader.export(") and "pdf=False" in export, code[-1]
+    assert "run_tests=True" not in export, "the export must not run the notebook a second time"
+    assert any(f"{name}_DATE.zip" in c.source for c in nb.cells if c.cell_type == "markdown"), "say what it writes"
+
+
+def test_a_learner_exports_a_zip_that_grades_to_full_marks(tmp_path):
+    """A learner's hand-in, end to end: the student folder with a finished notebook (the
+    solution), every cell run in a kernel as in JupyterLab, export cell last; the zip it
+    writes, collected into a folder and graded by `tools/labs.py grade`, earns every point."""
+    name = LABS[0]
+    folder = tmp_path / "home" / name
+    shutil.copytree(ROOT / "labs" / name, folder)
+    shutil.copy(ROOT / "labs" / "autograder" / name / f"{name}.ipynb", folder / f"{name}.ipynb")
+    nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    export = nb.cells[[i for i, c in enumerate(nb.cells) if c.cell_type == "code"][-1]]
+    assert "grader.export(" in export.source
+    for output in export.outputs:
+        assert output.output_type != "error", f"the export cell raised {output.get('ename')}: {output.get('evalue')}"
+        assert output.get("name") != "stderr", f"the export cell wrote to stderr: {output.get('text')}"
+    shown = "".join(o.get("data", {}).get("text/html", "") for o in export.outputs)
+    (zipped,) = folder.glob(f"{name}_*.zip")
+    assert zipped.name in shown, "the export cell shows a link to the zip"
+    with zipfile.ZipFile(zipped) as archive:
+        names = archive.namelist()
+    assert f"{name}.ipynb" in names, names
+    assert not [n for n in names if n.endswith(".pdf") or n == ".OTTER_LOG"], names
+    # the instructor's side: one zip per learner in a folder, with a notebook handed in as it is
+    submissions = tmp_path / "submissions"
+    submissions.mkdir()
+    shutil.copy(zipped, submissions / "ada.zip")
+    shutil.copy(ROOT / "labs" / name / f"{name}.ipynb", submissions / "untouched.ipynb")
+    out = tmp_path / "grades.csv"
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", name, str(submissions),
+                           "--out", str(out), "--timeout", "240"], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    with open(out) as handle:
+        rows = {row["submission"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"ada.zip", "untouched.ipynb"}, rows
+    assert rows["ada.zip"]["error"] == "", rows["ada.zip"]["error"]
+    assert float(rows["ada.zip"]["total"]) == float(rows["ada.zip"]["possible"]) > 0, rows["ada.zip"]
+    assert float(rows["untouched.ipynb"]["total"]) == 0, rows["untouched.ipynb"]
+
+
+def test_an_export_left_in_a_lab_folder_is_litter(tmp_path):
+    """An instructor who tries the export cell in the checkout leaves LAB_DATE.zip in the
+    lab's folder: `check` must not call the lab stale, and the class copy must not get it."""
+    assert labs.is_litter("lab01_echo_2025_01_31T09_00_00_000000.zip")
+    assert not labs.is_litter("lab01_echo.ipynb") and not labs.is_litter("q1.py")
+    left, right = tmp_path / "built", tmp_path / "committed"
+    left.mkdir()
+    (left / "lab.ipynb").write_text("{}")
+    shutil.copytree(left, right)
+    (right / "lab_2025_01_31T09_00_00_000000.zip").write_bytes(b"PK")
+    assert labs._differences(left, right) == []
+
+
+def test_grading_an_empty_folder_says_so(tmp_path):
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", LABS[0], str(tmp_path)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "holds no submissions: no .ipynb and no .zip files" in done.stderr, done.stderr

@@ -3,7 +3,9 @@
     python tools/labs.py build [LAB ...]     regenerate the student and autograder files
     python tools/labs.py check               exit 1 if any generated file differs from its source
     python tools/labs.py grade LAB FOLDER [--out grades.csv] [--timeout 300]
-                                             grade every notebook in FOLDER, without Docker
+                                             grade every submission in FOLDER, without Docker:
+                                             notebooks (.ipynb) and the zips a lab's last cell
+                                             writes (grader.export), one per learner
     python tools/labs.py zip LAB [--out DIR] the autograder zip, for otter grade or Gradescope
     python tools/labs.py classroom DEST      a student-only copy of the course, for nbgitpuller
 
@@ -24,6 +26,7 @@ from __future__ import annotations
 import argparse
 import csv
 import filecmp
+import fnmatch
 import json
 import shutil
 import subprocess
@@ -36,8 +39,16 @@ ROOT = Path(__file__).resolve().parent.parent
 LABS = ROOT / "labs"
 SOURCES = LABS / "source"
 AUTOGRADER = LABS / "autograder"
-# What otter writes next to a notebook when it runs; never part of a lab.
-RUN_LITTER = (".OTTER_LOG", "results.json", ".ipynb_checkpoints")
+# What otter writes next to a notebook when it runs, or when a lab's export cell
+# runs (LAB_DATE.zip); never part of a lab. Shell-style patterns.
+RUN_LITTER = (".OTTER_LOG", "results.json", ".ipynb_checkpoints", "*.zip")
+# What ``grade`` reads from a folder: notebooks, and the zips grader.export writes.
+SUBMISSIONS = ("*.ipynb", "*.zip")
+
+
+def is_litter(name: str) -> bool:
+    """A file a run or an export leaves in a lab folder, not part of the lab."""
+    return any(fnmatch.fnmatch(name, pattern) for pattern in RUN_LITTER)
 # What otter assign writes that is not committed: the zip (built on demand) and its inputs.
 NOT_COMMITTED = ("autograder.zip", "socklab", "requirements.txt")
 
@@ -93,7 +104,8 @@ def build(names, run_tests=True) -> None:
 
 
 def _differences(left: Path, right: Path, prefix="") -> list:
-    compared = filecmp.dircmp(left, right, ignore=list(RUN_LITTER + NOT_COMMITTED))
+    ignore = list(NOT_COMMITTED) + [p.name for p in (*left.iterdir(), *right.iterdir()) if is_litter(p.name)]
+    compared = filecmp.dircmp(left, right, ignore=ignore)
     found = [f"{prefix}{n} (only in the new build)" for n in compared.left_only]
     found += [f"{prefix}{n} (not built from the source)" for n in compared.right_only]
     found += [f"{prefix}{n} (differs)" for n in compared.diff_files]
@@ -132,14 +144,21 @@ def autograder_zip(name: str, dest: Path) -> Path:
 
 
 def grade(name: str, folder: Path, out: Path, timeout: float) -> list:
-    """``otter run`` each submission in ``folder``, each bounded by ``timeout``; write a CSV."""
+    """``otter run`` each submission in ``folder``, each bounded by ``timeout``; write a CSV.
+
+    A submission is a notebook, or a zip as the lab's export cell writes it
+    (the notebook inside; ``otter run`` takes either).
+    """
     with tempfile.TemporaryDirectory() as tmp:
         return _grade(autograder_zip(name, Path(tmp)), folder, out, timeout)
 
 
 def _grade(archive: Path, folder: Path, out: Path, timeout: float, quiet: bool = False) -> list:
     rows, questions = [], []
-    for submission in sorted(folder.glob("*.ipynb")):
+    submissions = sorted({path for pattern in SUBMISSIONS for path in folder.glob(pattern)})
+    if not submissions:
+        raise SystemExit(f"{folder} holds no submissions: no .ipynb and no .zip files")
+    for submission in submissions:
         row = {"submission": submission.name}
         with tempfile.TemporaryDirectory() as tmp:
             try:
@@ -221,7 +240,7 @@ def main(argv=None) -> int:
         if args.lab not in lab_names():
             parser.error(f"no lab {args.lab!r}; the labs are {', '.join(lab_names())}")
         if not args.folder.is_dir():
-            parser.error(f"{args.folder} is not a folder of submitted notebooks")
+            parser.error(f"{args.folder} is not a folder of submissions (notebooks, or the zips the labs export)")
         grade(args.lab, args.folder, args.out, args.timeout)
         print(f"wrote {args.out}")
     elif args.command == "zip":

@@ -2,8 +2,4 @@ OK_FORMAT = True
 
 test = {   'name': 'q3',
     'points': 1,
-    'suites': [   {   'cases': [{'code': ">>> assert isinstance(largest, int), 'largest must be an int'\n", 'hidden': False, 'locked': False}],
-                      'scored': True,
-                      'setup': '',
-                      'teardown': '',
-                      'type': 'doctest'}]}
+    'suites': [{'cases': [{'code': ">>> socklab.grading.check_is_int(largest, 'largest')\n", 'hidden': False, 'locked': False}], 'scored': True, 'setup': '', 'teardown': '', 'type': 'doctest'}]}
