@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import queue
 import signal
 import socket
 import socketserver
@@ -605,9 +606,16 @@ def check_request(request, part: str = "basic") -> None:
     basic: a server that answers. retry: a server that loses the first two
     datagrams. gives_up: a server that never answers (TimeoutError after
     ``retries`` tries). stranger: a reply from another address is ignored.
+    deadline: a stranger chattering every 0.2 s does not stretch a try beyond
+    its ``timeout``. refused: a closed port (a connected socket's
+    ConnectionRefusedError) counts as a lost try, so TimeoutError at the end.
     """
-    _parts(part, ("basic", "retry", "gives_up", "stranger"))
+    _parts(part, ("basic", "retry", "gives_up", "stranger", "deadline", "refused"))
     _need_function(request, "request")
+    if part == "deadline":
+        return _check_deadline_per_try(request)
+    if part == "refused":
+        return _check_closed_port(request)
     if part == "basic":
         with serve(kind="udp", name="lab03-request") as server:
             got = _run(WAIT, request, server.address, b"ping", what="request()",
@@ -690,6 +698,77 @@ def _check_ignores_strangers(request):
         stranger.close()
 
 
+DEADLINE_HINT = ("keep a deadline per try (deadline = time.monotonic() + timeout after each send) and, before "
+                 "each recvfrom, settimeout to the time left until it, so datagrams from strangers cannot stretch "
+                 "the try")
+
+
+def _check_deadline_per_try(request):
+    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    server.bind(("127.0.0.1", 0))
+    stranger.bind(("127.0.0.1", 0))
+    server.settimeout(WAIT)
+    done = threading.Event()
+
+    def chatter():
+        try:
+            _, client = server.recvfrom(65536)  # the request; the server never answers it
+            while not done.wait(0.2):
+                stranger.sendto(b"CHATTER", client)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=chatter, daemon=True, name="socklab-grading-stranger")
+    thread.start()
+    start = time.monotonic()
+    try:
+        try:
+            got = within(1.5, request, server.getsockname(), b"hello?", timeout=0.5, retries=1)
+        except AssertionError:
+            raise AssertionError("the server never answered and a stranger sent a datagram every 0.2 s: "
+                                 "request(timeout=0.5, retries=1) was still waiting after 1.5 s; "
+                                 + DEADLINE_HINT) from None
+        except TimeoutError:
+            elapsed = time.monotonic() - start
+            assert elapsed < 1.0, (f"with a stranger sending every 0.2 s, request(timeout=0.5, retries=1) gave up "
+                                   f"after {elapsed:.2f} s, not about 0.5 s: " + DEADLINE_HINT)
+            return
+        except Exception as exc:
+            raise AssertionError(f"request() raised {_exception_name(exc)}: {exc}; ignore a stranger's datagram "
+                                 "and raise TimeoutError when the try's time is up") from None
+        raise AssertionError(f"the server never answered, yet request() returned {got!r}: ignore datagrams whose "
+                             "address is not the server's, and raise TimeoutError after the last try")
+    finally:
+        done.set()
+        thread.join(WAIT)
+        server.close()
+        stranger.close()
+
+
+def _check_closed_port(request):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = probe.getsockname()  # closed when the block ends: nobody listens there
+    try:
+        got = within(WAIT, request, address, b"anyone?", timeout=0.1, retries=3,
+                     what="request() to a closed port", hint="give up after `retries` tries and raise TimeoutError")
+    except TimeoutError:
+        return
+    except ConnectionRefusedError:
+        raise AssertionError("request() to a closed port raised ConnectionRefusedError: a connected UDP socket "
+                             "reports the port unreachable this way; catch ConnectionRefusedError around the "
+                             "send and the recv, count it as a lost try, and raise TimeoutError after the last "
+                             "try") from None
+    except AssertionError:
+        raise
+    except Exception as exc:
+        raise AssertionError(f"request() to a closed port raised {_exception_name(exc)}: {exc}; count it as a "
+                             "lost try and raise TimeoutError after the last try") from None
+    raise AssertionError(f"nobody listens on that port, yet request() returned {got!r}: raise TimeoutError "
+                         "after the last try")
+
+
 # --------------------------------------------------------------- lab 04: chat
 
 class _ChatRun:
@@ -741,6 +820,13 @@ class _ChatRun:
             if "changed size during iteration" in last:
                 hint = ("a client joined or left while a handler looped over members: hold self.lock while "
                         "you loop over members (to copy it), and while you add or remove one (setup, finish)")
+            elif "writer thread stopped early" in last:
+                hint = ("write_lines() stopped before finish() put None, leaving its queue full: after an "
+                        "OSError, call self.disconnect() and keep going (no break or return), so the writer keeps "
+                        "emptying the queue until it takes None")
+            elif "Full" in last:
+                hint = ("send() let queue.Full escape: put with a timeout, self.outbox.put(line, "
+                        "timeout=SEND_TIMEOUT), and on queue.Full call self.disconnect()")
             elif "closed file" in last:
                 hint = ("a thread wrote to a client after its wfile was closed: in finish(), stop the "
                         "writer thread (put None in its queue, then join it) before super().finish()")
@@ -1214,13 +1300,24 @@ def _chat_slow(run, threads_before):
             collector.stop()
     run.check_errors()
     megabytes = SLOW_LINES * SLOW_LINE * 2 / 1e6
+    members = getattr(run.server, "members", ())
+    try:
+        queued = any(isinstance(getattr(m, "outbox", None), queue.Queue) for m in list(members))
+    except TypeError:
+        queued = False
+    if queued:
+        fix = ("a speaker's thread waited on the silent client's full queue: in send(), put with a timeout, "
+               "self.outbox.put(line, timeout=SEND_TIMEOUT), and on queue.Full disconnect that client "
+               "(self.disconnect()) rather than drop the line, so it leaves and no one waits on it again")
+    else:
+        fix = ("give each client a bounded queue and a writer thread of its own, so no handler waits on a slow "
+               "client for long")
     for collector, other in zip(collectors, (b"b", b"a")):
         got, _ = collector.lines()
         wanted = [b"%s %06d %s" % (other, k, pad) for k in range(SLOW_LINES)]
         assert got == wanted, (
             f"while one client never read, a client received {len(got)} of the {SLOW_LINES} lines another sent "
-            f"within {SLOW_WAIT:g} s: give each client a bounded queue and a writer thread of its own, so no "
-            "handler waits on a slow client for long")
+            f"within {SLOW_WAIT:g} s: {fix}")
     # The slow client now reads: what the server had buffered for it, then the end of the stream.
     slow.settimeout(0.2)
     deadline = time.monotonic() + WAIT
@@ -1249,6 +1346,34 @@ def _chat_slow(run, threads_before):
 
 # -------------------------------------------------------- lab 05: concurrency
 
+_EXPERIMENTS = [(m, k) for m in ("serial", "threading", "forking") for k in ("sleeping", "computing")]
+
+
+def check_predictions(predicted) -> None:
+    """Lab 05, ``predicted``: {(mode, kind): seconds}, a positive number for each of the six experiments."""
+    if not isinstance(predicted, dict):
+        raise AssertionError(f"predicted must be the dictionary the cell builds, got {type(predicted).__name__}: "
+                             "keep the line predicted = {}")
+    for key in _EXPERIMENTS:
+        if key not in predicted:
+            raise AssertionError(f"predicted has no {key}: keep the six lines as given and put a number on each")
+        value = predicted[key]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise AssertionError(f"predicted[{key!r}] is {value!r}: replace it with the number of seconds you "
+                                 "expect, such as 0.5")
+    extra = [key for key in predicted if key not in _EXPERIMENTS]
+    if extra:
+        raise AssertionError(f"predicted has keys {extra} that are not experiments: keep the six keys as given")
+
+
+def _makespan_message(call, value):
+    """A wrong return value of measure(): the fix first, then a short repr."""
+    shown = repr(value).splitlines()[0] if value is not None else "None"
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    return (f"{call} must return the makespan in seconds, a float (result.makespan); it returned "
+            f"{type(value).__name__} {shown}")
+
 def check_measure(measure, part: str = "sleeping") -> None:
     """Lab 05, ``measure(mode, cpu) -> float``: the makespan of 4 clients with
     0.2 s of work each, on a fresh socklab server that is stopped afterwards.
@@ -1263,8 +1388,7 @@ def check_measure(measure, part: str = "sleeping") -> None:
     if part == "stops":
         before = {id(s) for s in running()}
         value = _run(WAIT * 3, measure, "threading", False, what="measure('threading', False)")
-        assert isinstance(value, float), (f"measure('threading', False) returned {value!r}: return the makespan "
-                                          "in seconds, a float (result.makespan)")
+        assert isinstance(value, float), _makespan_message("measure('threading', False)", value)
         left = [s.name for s in running() if id(s) not in before]
         assert not left, (f"measure() left {left} running: use `with socklab.serve(...) as server:` so the "
                           "server stops when the block ends")
@@ -1272,8 +1396,7 @@ def check_measure(measure, part: str = "sleeping") -> None:
     serial = _run(WAIT * 3, measure, "serial", False, what="measure('serial', False)")
     threaded = _run(WAIT * 3, measure, "threading", False, what="measure('threading', False)")
     for name, value in (("serial", serial), ("threading", threaded)):
-        assert isinstance(value, float), (f"measure('{name}', False) returned {value!r}: return the makespan "
-                                          "in seconds, a float (result.makespan)")
+        assert isinstance(value, float), _makespan_message(f"measure('{name}', False)", value)
     assert 0.9 * 0.8 <= serial < 0.8 * 2.5, (
         f"measure('serial', False) returned {serial:.2f} s; 4 clients x 0.2 s one after another should take "
         "about 0.8 s: serve with work=0.2, and load 4 clients at once")

@@ -442,6 +442,38 @@ class NeverAnswers(socketserver.BaseRequestHandler):
 
 def request(address, payload, timeout=0.5, retries=3):
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(retries):
+            sock.sendto(payload, address)
+            deadline = time.monotonic() + timeout
+            try:
+                while True:
+                    sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                    data, sender = sock.recvfrom(65536)
+                    if sender == address:
+                        return data
+            except socket.timeout:
+                continue
+        raise TimeoutError(f"no answer from {address} after {retries} tries")
+
+
+def request_connected(address, payload, timeout=0.5, retries=3):
+    """The lab's other way: connect(), and a refused port counts as a lost try."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.connect(address)
+        for _ in range(retries):
+            deadline = time.monotonic() + timeout
+            try:
+                sock.send(payload)
+                sock.settimeout(max(deadline - time.monotonic(), 0.001))
+                return sock.recv(65536)
+            except (socket.timeout, ConnectionRefusedError):
+                time.sleep(max(deadline - time.monotonic(), 0))
+        raise TimeoutError(f"no answer from {address} after {retries} tries")
+
+
+def request_timeout_per_recv(address, payload, timeout=0.5, retries=3):
+    """Each recvfrom gets the whole timeout: a stranger's datagram restarts the wait."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.settimeout(timeout)
         for _ in range(retries):
             sock.sendto(payload, address)
@@ -450,6 +482,20 @@ def request(address, payload, timeout=0.5, retries=3):
                     data, sender = sock.recvfrom(65536)
                     if sender == address:
                         return data
+            except socket.timeout:
+                continue
+        raise TimeoutError(f"no answer from {address} after {retries} tries")
+
+
+def request_connected_refused(address, payload, timeout=0.5, retries=3):
+    """connect() without catching ConnectionRefusedError."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.settimeout(timeout)
+        sock.connect(address)
+        for _ in range(retries):
+            sock.send(payload)
+            try:
+                return sock.recv(65536)
             except socket.timeout:
                 continue
         raise TimeoutError(f"no answer from {address} after {retries} tries")
@@ -508,9 +554,10 @@ def test_lab03_wrong_handler_fails_with_the_fix(wrong, part, fragment):
     fails_with(fragment, grading.check_datagram_handler, wrong, part)
 
 
-@pytest.mark.parametrize("part", ["basic", "retry", "gives_up", "stranger"])
-def test_lab03_right_request_passes(part):
-    within_bound(grading.check_request, request, part)
+@pytest.mark.parametrize("part", ["basic", "retry", "gives_up", "stranger", "deadline", "refused"])
+@pytest.mark.parametrize("right", [request, request_connected])
+def test_lab03_right_request_passes(right, part):
+    within_bound(grading.check_request, right, part)
 
 
 @pytest.mark.parametrize("wrong, part, fragment", [
@@ -519,6 +566,9 @@ def test_lab03_right_request_passes(part):
     (request_one_try_too_many, "gives_up", "received 4 datagrams, expected 3"),
     (request_returns_none, "gives_up", "raise TimeoutError after the last try"),
     (request_no_timeout, "gives_up", "did not return within 3 s"),
+    (request_timeout_per_recv, "deadline", "was still waiting after 1.5 s; keep a deadline per try"),
+    (request_connected_refused, "refused", "catch ConnectionRefusedError around the send and the recv, count it "
+                                           "as a lost try"),
 ])
 def test_lab03_wrong_request_fails_with_the_fix(wrong, part, fragment):
     fails_with(fragment, grading.check_request, wrong, part)
@@ -549,9 +599,13 @@ class ChatHandler(socketserver.StreamRequestHandler):
         with self.server.lock:
             self.server.members.discard(self)
         self.disconnect()
-        self.outbox.put(None)
-        self.writer.join()
-        super().finish()
+        try:
+            self.outbox.put(None, timeout=SEND_TIMEOUT)
+            self.writer.join(SEND_TIMEOUT)
+        except queue.Full:
+            raise RuntimeError("the writer thread stopped early and its queue stayed full") from None
+        finally:
+            super().finish()
 
     def send(self, line):
         try:
@@ -750,6 +804,43 @@ class WriterLeftRunningHandler(ChatHandler):
 WriterLeftRunning = _server(WriterLeftRunningHandler, name="WriterLeftRunning")
 
 
+class PutWithoutTimeoutHandler(ChatHandler):
+    def send(self, line):
+        self.outbox.put(line)
+
+
+class DropsTheLineHandler(ChatHandler):
+    def send(self, line):
+        try:
+            self.outbox.put(line, timeout=SEND_TIMEOUT)
+        except queue.Full:
+            pass  # drops the line but keeps the client
+
+
+class PutNowaitHandler(ChatHandler):
+    def send(self, line):
+        self.outbox.put_nowait(line)
+
+
+class WriterBreaksHandler(ChatHandler):
+    def write_lines(self):
+        while True:
+            line = self.outbox.get()
+            if line is None:
+                return
+            try:
+                self.wfile.write(line)
+            except OSError:
+                self.disconnect()
+                break  # stops emptying the queue
+
+
+PutWithoutTimeout = _server(PutWithoutTimeoutHandler, name="PutWithoutTimeout")
+DropsTheLine = _server(DropsTheLineHandler, name="DropsTheLine")
+PutNowait = _server(PutNowaitHandler, name="PutNowait")
+WriterBreaks = _server(WriterBreaksHandler, name="WriterBreaks")
+
+
 class WrongInit(socketserver.ThreadingTCPServer):
     def __init__(self, address, handler):
         super().__init__(address, handler)
@@ -775,6 +866,11 @@ def test_lab04_right_chat_passes(part):
     (LocklessDirect, "churn", "hold self.lock while you loop over members"),
     (DirectWrites, "slow", "give each client a bounded queue and a writer thread of its own"),
     (Unbounded, "slow", "disconnect the client when its queue stays full"),
+    (PutWithoutTimeout, "slow", "put with a timeout, self.outbox.put(line, timeout=SEND_TIMEOUT), and on queue.Full "
+                                "disconnect that client"),
+    (DropsTheLine, "slow", "disconnect that client (self.disconnect()) rather than drop the line"),
+    (PutNowait, "slow", "send() let queue.Full escape: put with a timeout"),
+    (WriterBreaks, "slow", "call self.disconnect() and keep going (no break or return)"),
 ])
 def test_lab04_wrong_chat_fails_with_the_fix(wrong, part, fragment):
     fails_with(fragment, grading.check_chat_server, wrong, part)
@@ -817,6 +913,29 @@ def measure_one_by_one(mode, cpu, clients=4, work=0.2):
         return socklab.load(server, clients=clients, concurrent=False).makespan
 
 
+def measure_load_result(mode, cpu, clients=4, work=0.2):
+    with socklab.serve(mode=mode, work=work, cpu=cpu, name=f"measure-{mode}") as server:
+        return socklab.load(server, clients=clients)
+
+
+def _predicted(**changes):
+    predicted = {(m, k): 0.5 for m in ("serial", "threading", "forking") for k in ("sleeping", "computing")}
+    predicted.update(changes)
+    return predicted
+
+
+def test_lab05_predictions_check_names_the_missing_key():
+    grading.check_predictions(_predicted())
+    missing = _predicted()
+    del missing[("forking", "computing")]
+    fails_with("predicted has no ('forking', 'computing'): keep the six lines", grading.check_predictions, missing)
+    fails_with("predicted[('threading', 'sleeping')] is Ellipsis: replace it with the number of seconds",
+               grading.check_predictions, {**_predicted(), ("threading", "sleeping"): ...})
+    fails_with("keys [('forking', 'cpu')] that are not experiments", grading.check_predictions,
+               {**_predicted(), ("forking", "cpu"): 0.4})
+    fails_with("predicted must be the dictionary", grading.check_predictions, ...)
+
+
 def test_lab05_right_measure_passes():
     within_bound(grading.check_measure, measure, "sleeping")
     within_bound(grading.check_measure, measure, "stops")
@@ -824,7 +943,8 @@ def test_lab05_right_measure_passes():
 
 @pytest.mark.parametrize("wrong, part, fragment", [
     (measure_leaves_server, "stops", "use `with socklab.serve(...) as server:`"),
-    (lambda mode, cpu: None, "stops", "returned None: return the makespan"),
+    (lambda mode, cpu: None, "stops", "must return the makespan in seconds, a float (result.makespan); it returned NoneType"),
+    (lambda mode, cpu: measure_load_result(mode, cpu), "sleeping", "must return the makespan in seconds, a float (result.makespan); it returned LoadResult"),
     (measure_ignores_mode, "sleeping", "pass mode to socklab.serve"),
     (measure_one_by_one, "sleeping", "pass mode to socklab.serve"),
 ])
@@ -847,6 +967,11 @@ def test_lab05_results_checks():
     fails_with("has no number for [('forking', 'computing')]", grading.check_results,
                {k: v for k, v in _results().items() if k != ("forking", "computing")}, "complete")
     fails_with("did you pass cpu=False", grading.check_results, _results(threading_sleeping=0.8), "sleeping")
+    inverted = _results(serial_sleeping=0.8, threading_sleeping=0.82, forking_sleeping=0.42,
+                        serial_computing=0.8, threading_computing=0.2, forking_computing=0.22)
+    fails_with("did you pass cpu=False for 'sleeping'", grading.check_results, inverted, "sleeping")
+    all_ones = {key: 1.0 for key in _results()}
+    fails_with("threads should overlap the waits", grading.check_results, all_ones, "sleeping")
     fails_with("did you pass cpu=True", grading.check_results, _results(threading_computing=0.21), "cpu")
     fails_with("not filled in yet", grading.check_results, ..., "complete")
 

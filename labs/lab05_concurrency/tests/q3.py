@@ -2,4 +2,9 @@ OK_FORMAT = True
 
 test = {   'name': 'q3',
     'points': 4,
-    'suites': [{'cases': [{'code': ">>> socklab.grading.check_results(results, 'complete')\n", 'hidden': False, 'locked': False}], 'scored': True, 'setup': '', 'teardown': '', 'type': 'doctest'}]}
+    'suites': [   {   'cases': [   {'code': ">>> socklab.grading.check_results(results, 'complete')\n", 'hidden': False, 'locked': False},
+                                   {'code': ">>> socklab.grading.check_results(results, 'sleeping')\n", 'hidden': False, 'locked': False}],
+                      'scored': True,
+                      'setup': '',
+                      'teardown': '',
+                      'type': 'doctest'}]}
