@@ -15,9 +15,18 @@ import selectors
 import socket
 import time
 
+from .errors import SocklabError
+
+
+def _seconds(timeout, call):
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
+        raise SocklabError(f"{call}: timeout must be a number of seconds > 0, such as timeout=2")
+    return timeout
+
 
 def connected_pair(timeout: float = 2.0) -> tuple[socket.socket, socket.socket]:
     """Open a TCP connection on loopback; return its two ends (client, server), each with a timeout."""
+    _seconds(timeout, "connected_pair()")
     with socket.create_server(("127.0.0.1", 0)) as listener:
         listener.settimeout(timeout)
         client = socket.create_connection(listener.getsockname(), timeout=timeout)
@@ -40,6 +49,12 @@ def wait_until_queued(sock: socket.socket, n: int, timeout: float = 2.0) -> None
     Raises TimeoutError after ``timeout`` seconds, and ConnectionError if the
     peer closed before sending anything.
     """
+    if not isinstance(sock, socket.socket) or sock.type != socket.SOCK_STREAM:
+        raise SocklabError("wait_until_queued(sock, n): sock is a connected stream socket, such as an end of "
+                           "socklab.connected_pair()")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise SocklabError(f"wait_until_queued(sock, n): n is how many bytes to wait for, an int >= 1, not {n!r}")
+    _seconds(timeout, "wait_until_queued()")
     deadline = time.monotonic() + timeout
     seen = b""
     with selectors.DefaultSelector() as selector:

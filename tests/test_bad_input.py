@@ -68,6 +68,12 @@ class Resources:
         sock.listen()
         return sock.getsockname()[1]
 
+    def tcp_socket(self):
+        """An unconnected TCP socket, closed after the test."""
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sockets.append(sock)
+        return sock
+
     def busy_udp_port(self):
         """The port of a live, bound UDP socket."""
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -192,6 +198,17 @@ CASES = [
     case(lambda r, p: socklab.work(math.nan), ValueError, "work needs a number of seconds >= 0", "work-nan"),
     case(lambda r, p: socklab.work("1"), ValueError, "work needs a number of seconds >= 0", "work-str"),
     # ------------------------------------------------------------ the rest of the public functions
+    case(lambda r, p: socklab.check("", True, "1"), SocklabError, "claim is the sentence being checked", "check-empty-claim"),
+    case(lambda r, p: socklab.check("x", True, 3), SocklabError, "measured is what was seen, as text", "check-int-measured"),
+    case(lambda r, p: socklab.check("x", "False", "3"), SocklabError, "holds is a comparison", "check-str-holds"),
+    case(lambda r, p: socklab.connected_pair(timeout=0), SocklabError, "timeout must be a number of seconds > 0",
+         "pair-zero-timeout"),
+    case(lambda r, p: socklab.connected_pair(timeout="2"), SocklabError, "timeout must be a number of seconds > 0",
+         "pair-str-timeout"),
+    case(lambda r, p: socklab.wait_until_queued(b"data", 1), SocklabError, "sock is a connected stream socket",
+         "queued-not-a-socket"),
+    case(lambda r, p: socklab.wait_until_queued(p, 0), SocklabError, "n is how many bytes to wait for",
+         "queued-zero-bytes", needs=lambda r: r.tcp_socket()),
     case(lambda r, p: socklab.server_class("tpc", "serial"), ValueError, "choose one of tcp", "server-class-kind"),
     case(lambda r, p: socklab.server_class("tcp", "forked"), ValueError, "choose one of serial", "server-class-mode"),
     case(lambda r, p: socklab.stop_all(timeout=-1), ValueError, "timeout must be a number of seconds above 0",
