@@ -663,13 +663,24 @@ def check_request(request, part: str = "basic") -> None:
         _check_ignores_strangers(request)
 
 
-def _check_ignores_strangers(request):
-    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    server.bind(("127.0.0.1", 0))
-    stranger.bind(("127.0.0.1", 0))
-    server.settimeout(WAIT)
+@contextlib.contextmanager
+def _server_and_stranger():
+    """Two UDP sockets on loopback for lab 03's checks: the server request() talks to, and a
+    stranger on another port; both closed when the block ends."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as server, \
+         socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as stranger:
+        server.bind(("127.0.0.1", 0))
+        stranger.bind(("127.0.0.1", 0))
+        server.settimeout(WAIT)
+        yield server, stranger
 
+
+def _check_ignores_strangers(request):
+    with _server_and_stranger() as (server, stranger):
+        _ignores_strangers(request, server, stranger)
+
+
+def _ignores_strangers(request, server, stranger):
     def answer():
         try:
             data, client = server.recvfrom(65536)
@@ -694,8 +705,6 @@ def _check_ignores_strangers(request):
                                 "socket to the server so the kernel drops the rest")
     finally:
         thread.join(WAIT)
-        server.close()
-        stranger.close()
 
 
 DEADLINE_HINT = ("keep a deadline per try (deadline = time.monotonic() + timeout after each send) and, before "
@@ -704,11 +713,11 @@ DEADLINE_HINT = ("keep a deadline per try (deadline = time.monotonic() + timeout
 
 
 def _check_deadline_per_try(request):
-    server = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    stranger = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    server.bind(("127.0.0.1", 0))
-    stranger.bind(("127.0.0.1", 0))
-    server.settimeout(WAIT)
+    with _server_and_stranger() as (server, stranger):
+        _deadline_per_try(request, server, stranger)
+
+
+def _deadline_per_try(request, server, stranger):
     done = threading.Event()
 
     def chatter():
@@ -742,8 +751,6 @@ def _check_deadline_per_try(request):
     finally:
         done.set()
         thread.join(WAIT)
-        server.close()
-        stranger.close()
 
 
 def _check_closed_port(request):

@@ -131,6 +131,17 @@ def test_each_lab_says_what_it_practises_and_how_long_it_takes(name):
     assert 30 <= minutes[0] <= minutes[1] <= 60, minutes
 
 
+def _grade(name, folder, timeout=240):
+    """Grade a folder of submissions as an instructor would: {submission: its row of grades.csv}."""
+    out = folder / "grades.csv"
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", name, str(folder),
+                           "--out", str(out), "--timeout", str(timeout)], capture_output=True, text=True,
+                          timeout=max(120, timeout * 2.5))
+    assert done.returncode == 0, done.stderr
+    with open(out) as handle:
+        return {row["submission"]: row for row in csv.DictReader(handle)}
+
+
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
     """Every lab's solution and untouched student notebook, graded as an instructor would."""
@@ -139,12 +150,7 @@ def graded(tmp_path_factory):
         folder = tmp_path_factory.mktemp(name)
         shutil.copy(ROOT / "labs" / "autograder" / name / f"{name}.ipynb", folder / "solution.ipynb")
         shutil.copy(ROOT / "labs" / name / f"{name}.ipynb", folder / "untouched.ipynb")
-        out = folder / "grades.csv"
-        done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", name, str(folder),
-                               "--out", str(out), "--timeout", "240"], capture_output=True, text=True, timeout=600)
-        assert done.returncode == 0, done.stderr
-        with open(out) as handle:
-            results[name] = {row["submission"]: row for row in csv.DictReader(handle)}
+        results[name] = _grade(name, folder)
     return results
 
 
@@ -188,12 +194,7 @@ def test_grading_a_folder_reports_a_notebook_that_never_finishes(tmp_path):
     nb = nbformat.read(ROOT / "labs" / name / f"{name}.ipynb", as_version=4)
     nb.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
     nbformat.write(nb, tmp_path / "stuck.ipynb")
-    out = tmp_path / "grades.csv"
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", name, str(tmp_path),
-                           "--out", str(out), "--timeout", "20"], capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stderr
-    with open(out) as handle:
-        (row,) = list(csv.DictReader(handle))
+    (row,) = _grade(name, tmp_path, timeout=20).values()
     assert row["total"] == "0" and "did not finish" in row["error"], row
 
 
@@ -279,12 +280,7 @@ def test_a_learner_exports_a_zip_that_grades_to_full_marks(tmp_path):
     submissions.mkdir()
     shutil.copy(zipped, submissions / "ada.zip")
     shutil.copy(ROOT / "labs" / name / f"{name}.ipynb", submissions / "untouched.ipynb")
-    out = tmp_path / "grades.csv"
-    done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", name, str(submissions),
-                           "--out", str(out), "--timeout", "240"], capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr
-    with open(out) as handle:
-        rows = {row["submission"]: row for row in csv.DictReader(handle)}
+    rows = _grade(name, submissions)
     assert set(rows) == {"ada.zip", "untouched.ipynb"}, rows
     assert rows["ada.zip"]["error"] == "", rows["ada.zip"]["error"]
     assert float(rows["ada.zip"]["total"]) == float(rows["ada.zip"]["possible"]) > 0, rows["ada.zip"]
