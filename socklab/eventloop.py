@@ -28,7 +28,8 @@ import threading
 import time
 import traceback
 
-from .servers import Request, Server, _Stopped, _local, format_address, work
+from .servers import Request, Server, _Stopped, format_address, work
+from .stopping import stoppable
 
 EVENT_LOOP_MODES = ("selectors", "asyncio")
 WORKER = "event loop"
@@ -71,8 +72,12 @@ class EventLoopServer(Server):
         self.socketserver = _Listener(sock, self._backlog or 128)
         self._wake_in, self._wake_out = socket.socketpair()
         target = self._run_selectors if self.mode == "selectors" else self._run_asyncio
-        self._thread = threading.Thread(target=target, name=f"socklab-{self.name}-loop", daemon=True)
+        self._thread = threading.Thread(target=self._loop, args=(target,), name=f"socklab-{self.name}-loop", daemon=True)
         self._thread.start()
+
+    def _loop(self, run):
+        with stoppable(self._stopping):  # work() in this thread notices stop()
+            run()
 
     def _record_connection(self, address, accepted, started, replied, error=None):
         """One record per connection, like socketserver's: served from when the loop
@@ -89,7 +94,6 @@ class EventLoopServer(Server):
         selector.register(self._wake_in, selectors.EVENT_READ, "wake")
         timers = []  # (due, sequence, connection): a request whose sleeping work ends at ``due``
         sequence = 0
-        _local.stopping = self._stopping
         connections = set()
         try:
             while not self._stopping.is_set():
@@ -118,7 +122,6 @@ class EventLoopServer(Server):
         except _Stopped:
             pass
         finally:
-            _local.stopping = None
             for conn in list(connections):
                 conn.sock.close()
             selector.close()
@@ -198,11 +201,7 @@ class EventLoopServer(Server):
 
     # -------------------------------------------------------------- asyncio
     def _run_asyncio(self):
-        _local.stopping = self._stopping
-        try:
-            asyncio.run(self._asyncio_main())
-        finally:
-            _local.stopping = None
+        asyncio.run(self._asyncio_main())
 
     async def _asyncio_main(self):
         loop = asyncio.get_running_loop()

@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass
 from typing import Optional
 
 from .errors import HandlerError, SocklabError, StopTimeout
+from .stopping import Stopped as _Stopped, interrupt_thread as _interrupt_thread, stoppable, work  # noqa: F401
 
 #: The kinds of server socklab can start, and the stdlib class each builds on.
 KINDS = ("tcp", "tcp6", "udp", "udp6", "unix", "unix-dgram")
@@ -108,44 +109,7 @@ def format_address(address) -> str:
     return str(address)
 
 
-class _Stopped(BaseException):
-    """Raised inside a handler that was still running when its server stopped.
-
-    A BaseException, so a handler's own ``except Exception`` cannot swallow it.
-    """
-
-
 _local = threading.local()
-
-
-def work(seconds: float, cpu: bool = False) -> None:
-    """Spend ``seconds`` on the current request, sleeping or computing.
-
-    Sleeping stands for I/O (a database, a disk, another server): the worker
-    waits and the CPU is free. ``cpu=True`` computes instead, until this thread
-    has used ``seconds`` of CPU time, which is a fixed amount of work: threads
-    that must share one interpreter lock then take turns and finish later,
-    which is exactly what the course sets out to show.
-
-    Inside a socklab server, prefer this to ``time.sleep``: ``stop()`` can
-    interrupt it, so the server stops in milliseconds.
-    """
-    if not isinstance(seconds, (int, float)) or seconds != seconds or seconds < 0:
-        raise ValueError(f"work needs a number of seconds >= 0, got {seconds!r}")
-    stopping = getattr(_local, "stopping", None)
-    if not cpu:
-        if stopping is None:
-            time.sleep(seconds)
-        elif stopping.wait(seconds):
-            raise _Stopped("the server stopped while this request was sleeping")
-        return
-    budget = time.thread_time() + seconds
-    total = 0
-    while time.thread_time() < budget:
-        for i in range(2000):  # a fixed slice of pure-Python arithmetic
-            total += i * i
-        if stopping is not None and stopping.is_set():
-            raise _Stopped("the server stopped while this request was computing")
 
 
 def _summary(exc: BaseException) -> str:
@@ -273,9 +237,9 @@ class LabMixIn:
         token = object()
         if not in_child:
             lab._in_flight[token] = started
-        _local.stopping = lab._stopping
         try:
-            super().finish_request(request, client_address)
+            with stoppable(lab._stopping):
+                super().finish_request(request, client_address)
         except _Stopped:
             error = "stopped: the server stopped while this request was being handled"
             raise
@@ -290,7 +254,6 @@ class LabMixIn:
                 pass
             raise
         finally:
-            _local.stopping = None
             lab._active.discard(conn)
             lab._in_flight.pop(token, None)
             output = ""
@@ -425,16 +388,6 @@ def _pdeathsig():
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
-
-
-def _interrupt_thread(thread: threading.Thread) -> None:
-    """Raise ``_Stopped`` inside ``thread`` the next time it runs Python code.
-
-    The last resort for a handler stuck in a Python loop. It cannot interrupt a
-    C call such as ``time.sleep``; that is why handlers should use ``work()``.
-    """
-    if thread.ident is not None and thread.is_alive():
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(_Stopped))
 
 
 class Server:
