@@ -9,15 +9,30 @@ It keeps the plumbing out of the notebooks, so they can show socket code:
     socklab.plot_timeline(run)                            # who waited, who was served, by whom
     server.stop()                                         # milliseconds; nothing left behind
 
-Modules: ``servers`` (start and stop), ``handlers`` (the built-in echo),
-``clients`` (ask and load), ``timeline`` (Gantt charts), ``environment``
-(what this machine offers), ``inside`` (a request traced, the class diagram),
-``widgets`` (quizzes, explorers, experiments), ``sched`` (the scheduler
-simulator of notebook 07: ``socklab.sched.simulate(jobs, policy)``),
-``checks`` (a claim checked live, printed with the value it saw),
-``pairs`` (a connected TCP pair and waiting for bytes, notebooks 02 to 04),
-``spans`` (notebook 08: threads and processes that record when they ran,
-and the chart of it), ``cli`` (``python -m socklab``).
+How a live server works: read ``servers`` and ``mixin`` (about 500 lines).
+
+The modules, in layers: each imports only from the layers below it, so any
+module can be read knowing only what is under it (tests/test_architecture.py
+keeps it so)::
+
+    widgets  grading  cli        quizzes and experiments; the labs' checks; python -m socklab
+    inside                       one request traced through setup/handle/finish; the class diagram
+    clients  environment  spans  ask and load; what this machine offers; notebook 08's workers
+    registry  timeline  sched    serve() by name, running(), stop_all(); Gantt charts; notebook 07
+    eventloop                    the selectors and asyncio servers: one thread for every client
+    servers                      Server: the serve loop in a thread, and stop() that leaves nothing
+    mixin                        LabMixIn: what socklab adds to a genuine socketserver class
+    records  handlers            what each request did, kept across threads and forked children; the echo
+    kinds  stopping  tracebacks  kinds, modes, addresses; work() and stopping handlers; readable errors
+    children  display  timeouts  forked children reaped; figures in notebooks; a call bounded in time
+    checks  pairs                a claim checked live; a connected TCP pair (notebooks 02 to 04)
+    errors                       the exceptions, each naming its fix
+
+Module names as written in code: ``errors``, ``kinds``, ``stopping``,
+``tracebacks``, ``children``, ``display``, ``timeouts``, ``checks``, ``pairs``,
+``records``, ``handlers``, ``mixin``, ``servers``, ``eventloop``, ``registry``,
+``timeline``, ``sched``, ``clients``, ``environment``, ``spans``, ``inside``,
+``widgets``, ``grading``, ``cli``.
 """
 
 from .checks import check
@@ -27,7 +42,12 @@ from .errors import HandlerError, SocklabError, StopTimeout
 from .handlers import UpperDatagramHandler, UpperEchoHandler
 from .inside import Trace, plot_classes, server_classes, trace_request
 from .pairs import connected_pair, wait_until_queued
-from .servers import KINDS, MODES, Request, Server, format_address, running, serve, server_class, stop_all, work
+from .kinds import KINDS, MODES, format_address
+from .mixin import server_class
+from .records import Request
+from .registry import running, serve, stop_all
+from .servers import Server
+from .stopping import work
 from .timeline import compare, plot_timeline
 
 

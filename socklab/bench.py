@@ -34,7 +34,7 @@ import time
 from pathlib import Path
 
 from .clients import load
-from .servers import serve
+from .registry import serve
 
 TARGETS = {
     "stop_ms_socklab": ("<", 5.0),

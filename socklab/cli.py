@@ -19,7 +19,8 @@ import sys
 import time
 
 from .errors import SocklabError
-from .servers import KINDS, MODES, format_address, serve, stop_all
+from .kinds import KINDS, MODES, format_address
+from .registry import serve, stop_all
 
 
 def _parser():

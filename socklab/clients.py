@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from typing import Optional
 
 from .errors import SocklabError
-from .servers import KINDS, STREAM_KINDS, Server, check_timeout, format_address, stop_all_after_interrupt
+from .kinds import KINDS, STREAM_KINDS, check_timeout, format_address
+from .registry import stop_all_after_interrupt
+from .servers import Server
+from .timeline import plot_timeline, visits
 
 _FAMILIES = {
     "tcp": socket.AF_INET,
@@ -100,8 +103,8 @@ def _bind_unix_client(sock):
     return folder
 
 
-def _recv_until(sock, deadline, poll, receive):
-    """Call ``receive()`` until it returns, in slices of 50 ms when ``poll`` is
+def _recv_until(sock, deadline, poll):
+    """Call ``sock.recv()`` until it returns, in slices of 50 ms when ``poll`` is
     given, so a caller can stop waiting early (a handler that raised sends nothing)."""
     while True:
         left = deadline - time.monotonic()
@@ -109,7 +112,7 @@ def _recv_until(sock, deadline, poll, receive):
             raise socket.timeout("timed out")
         sock.settimeout(min(left, 0.05) if poll else left)
         try:
-            return receive()
+            return sock.recv(65536)
         except socket.timeout:
             if poll is not None and poll():
                 raise _Abandoned() from None
@@ -121,7 +124,7 @@ class _Abandoned(Exception):
     """The server reported an error; the answer will never come."""
 
 
-def _exchange(index, kind, address, data, timeout, poll=None) -> ClientResult:
+def exchange(index, kind, address, data, timeout, poll=None) -> ClientResult:
     """Send ``data`` and read the whole reply; never raises, never waits past ``timeout``."""
     stream = kind in STREAM_KINDS
     family = _FAMILIES[kind]
@@ -146,7 +149,7 @@ def _exchange(index, kind, address, data, timeout, poll=None) -> ClientResult:
             # of stream can now finish, and its closing tells us the reply is whole.
             sock.shutdown(socket.SHUT_WR)
             while True:
-                chunk = _recv_until(sock, deadline, poll, lambda: sock.recv(65536))
+                chunk = _recv_until(sock, deadline, poll)
                 if not chunk:
                     break
                 chunks.append(chunk)
@@ -157,7 +160,7 @@ def _exchange(index, kind, address, data, timeout, poll=None) -> ClientResult:
             sock.connect(address)
             me = format_address(sock.getsockname())
             sock.send(data)
-            chunks.append(_recv_until(sock, deadline, poll, lambda: sock.recv(65536)))
+            chunks.append(_recv_until(sock, deadline, poll))
     except _Abandoned:
         error = "HandlerError: the handler raised"
     except socket.timeout:
@@ -175,7 +178,7 @@ def _exchange(index, kind, address, data, timeout, poll=None) -> ClientResult:
 def _busy_hint(server) -> str:
     if server is None:
         return ""
-    busy = server.busy
+    busy = server.in_progress
     if not busy:
         return ""
     serial = " a serial server answers no one else meanwhile;" if server.mode == "serial" else ""
@@ -231,7 +234,7 @@ def ask(target, data: bytes = b"hello\n", *, kind: Optional[str] = None, timeout
     kind, address, server = _resolve(target, kind)
     poll = (lambda: server.has_new_errors()) if server is not None else None
     try:
-        result = _exchange(0, kind, address, bytes(data), timeout, poll)
+        result = exchange(0, kind, address, bytes(data), timeout, poll)
     except KeyboardInterrupt:
         stop_all_after_interrupt()
         raise
@@ -263,23 +266,19 @@ class LoadResult:
     def failed(self) -> list:
         return [c for c in self.clients if c.error]
 
-    def spans(self) -> list:
-        """Client timings joined to server records, in seconds from the first start."""
-        from .timeline import spans
-
-        return spans(self)
+    def visits(self) -> list:
+        """Each client's visit: its timings joined to the server's record, in seconds from the first start."""
+        return visits(self)
 
     def plot(self, **options):
         """A Gantt chart of this run; see ``socklab.plot_timeline``."""
-        from .timeline import plot_timeline
-
         return plot_timeline(self, **options)
 
     def __repr__(self):
         rows = [f"{self.label}: {len(self.clients)} clients {'at once' if self.concurrent else 'one after another'}, "
                 f"makespan {self.makespan:.3f} s"]
         rows.append(f"  {'client':>6}  {'waited s':>8}  {'served s':>8}  {'done at s':>9}  worker")
-        for span in self.spans():
+        for span in self.visits():
             waited = f"{span.waited:8.3f}" if span.served_from is not None else "       ?"
             served = f"{span.served_to - span.served_from:8.3f}" if span.served_from is not None else "       ?"
             rows.append(f"  {span.index + 1:>6}  {waited}  {served}  {span.end:9.3f}  {span.worker or '?'}"
@@ -313,10 +312,10 @@ def load(
     check_timeout(timeout)
     kind, address, server = _resolve(target, kind)
     message = bytes(message)
-    if server is not None and server.busy:
+    if server is not None and server.in_progress:
         import warnings
 
-        busy = server.busy
+        busy = server.in_progress
         warnings.warn(
             f"server {server.name!r} is still busy with {len(busy)} earlier request(s), the oldest for "
             f"{busy[0]:.1f} s: this run will include that wait. Re-run the cell that starts the server "
@@ -332,7 +331,7 @@ def load(
             except threading.BrokenBarrierError:
                 pass
             if not interrupted.is_set():
-                results[i] = _exchange(i, kind, address, message, timeout)
+                results[i] = exchange(i, kind, address, message, timeout)
 
         threads = [threading.Thread(target=run, args=(i,), name=f"socklab-client-{i}", daemon=True)
                    for i in range(clients)]
@@ -356,7 +355,7 @@ def load(
     else:
         try:
             for i in range(clients):
-                results[i] = _exchange(i, kind, address, message, timeout)
+                results[i] = exchange(i, kind, address, message, timeout)
         except KeyboardInterrupt:
             stop_all_after_interrupt()
             raise

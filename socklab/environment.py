@@ -25,7 +25,9 @@ import sys
 import time
 from dataclasses import dataclass
 
-from .servers import ipv6_available
+from .children import start_child
+from .kinds import ipv6_available
+from .stopping import burn
 
 
 @dataclass(frozen=True)
@@ -137,12 +139,11 @@ def _fork_works():
     if not hasattr(os, "fork"):
         return False, "os.fork does not exist (Windows): forking servers are not available"
     try:
-        pid = os.fork()
+        _, code = start_child(os.getpid).finish(timeout=10)
     except OSError as exc:
         return False, f"fork failed: {exc.strerror}"
-    if pid == 0:
-        os._exit(0)
-    os.waitpid(pid, 0)
+    if code != 0:
+        return False, f"a forked child failed (exit code {code}): forking servers may not work"
     return True, "os.fork() works: forking servers are available"
 
 
@@ -198,23 +199,13 @@ def free_cores(seconds: float = 0.1) -> float:
     for ``seconds`` of CPU time, and divides the work done by the time it took.
     2 cores, both idle: about 2.0; one of them busy elsewhere: about 1.0 to 1.5.
     """
-    from .servers import work
-
     usable, _ = _cores()
     if not hasattr(os, "fork") or usable < 2:
         return 1.0
     start = time.monotonic()
-    children = []
-    for _ in range(usable):
-        pid = os.fork()
-        if pid == 0:  # compute, then leave without running any of the parent's clean-up
-            try:
-                work(seconds, cpu=True)
-            finally:
-                os._exit(0)
-        children.append(pid)
-    for pid in children:
-        os.waitpid(pid, 0)
+    children = [start_child(burn, seconds) for _ in range(usable)]
+    for child in children:
+        child.finish(timeout=min(3600, 10 + 100 * seconds))  # reaped; killed if it somehow runs on
     return round(usable * seconds / (time.monotonic() - start), 2)
 
 

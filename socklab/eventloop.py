@@ -28,34 +28,22 @@ import threading
 import time
 import traceback
 
-from .servers import Request, Server, _Stopped, format_address, work
-from .stopping import stoppable
+from .kinds import bind_error, format_address
+from .records import Request
+from .servers import Server
+from .stopping import Stopped, stoppable, work
 
-EVENT_LOOP_MODES = ("selectors", "asyncio")
 WORKER = "event loop"
 ACCEPT_RETRY = 1.0  # seconds without accepting after running out of descriptors (asyncio waits as long)
-
-
-class _Listener:
-    """Stands in for a socketserver instance: event-loop servers have none, but
-    ``Server`` needs the listening socket and its address."""
-
-    def __init__(self, sock, backlog):
-        self.socket = sock
-        self.server_address = sock.getsockname()
-        self.request_queue_size = backlog
-        self.active_children = None
-
-    def server_close(self):
-        self.socket.close()
 
 
 class EventLoopServer(Server):
     """A ``Server`` whose requests are all handled by one event-loop thread."""
 
     _loop_grace = 1.0  # closing a thousand connections is not being stuck (see Server.stop)
+    _thread_role = "loop"
 
-    def _start(self):
+    def _listen(self):
         host, port = self._bind_address
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
@@ -65,30 +53,31 @@ class EventLoopServer(Server):
             sock.listen(self._backlog if self._backlog is not None else 128)
         except OSError as exc:
             sock.close()
-            from .servers import _bind_error
-
-            raise _bind_error(exc, self.kind, (host, port)) from None
+            raise bind_error(exc, self.kind, (host, port)) from None
         sock.setblocking(False)
-        self.socketserver = _Listener(sock, self._backlog or 128)
-        self._wake_in, self._wake_out = socket.socketpair()
-        target = self._run_selectors if self.mode == "selectors" else self._run_asyncio
-        self._thread = threading.Thread(target=self._loop, args=(target,), name=f"socklab-{self.name}-loop", daemon=True)
-        self._thread.start()
+        self._listener = sock
+        self._address = sock.getsockname()
 
-    def _loop(self, run):
-        with stoppable(self._stopping):  # work() in this thread notices stop()
-            run()
+    def _run(self):
+        with stoppable(self.stopping):  # work() in this thread notices stop()
+            if self.mode == "selectors":
+                self._run_selectors()
+            else:
+                asyncio.run(self._asyncio_main())
+
+    def _close_listener(self):
+        self._listener.close()
 
     def _record_connection(self, address, accepted, started, replied, error=None):
         """One record per connection, like socketserver's: served from when the loop
         started on its first line to when its last answer was handed to the socket.
         (Time the connection merely stayed open is not service.)"""
         now = time.monotonic()
-        self._record(Request(format_address(address), WORKER, accepted, started or now, replied or now, error))
+        self.recorder.record(Request(format_address(address), WORKER, accepted, started or now, replied or now, error))
 
     # ------------------------------------------------------------ selectors
     def _run_selectors(self):
-        listener = self.socketserver.socket
+        listener = self._listener
         selector = selectors.DefaultSelector()
         selector.register(listener, selectors.EVENT_READ, None)
         selector.register(self._wake_in, selectors.EVENT_READ, "wake")
@@ -96,7 +85,7 @@ class EventLoopServer(Server):
         sequence = 0
         connections = set()
         try:
-            while not self._stopping.is_set():
+            while not self.stopping.is_set():
                 timeout = max(0.0, timers[0][0] - time.monotonic()) if timers else None
                 for key, events in selector.select(timeout):
                     if key.data == "wake":
@@ -119,7 +108,7 @@ class EventLoopServer(Server):
                         continue
                     conn.finish_work()
                     sequence = self._advance(conn, selector, timers, sequence, connections)
-        except _Stopped:
+        except Stopped:
             pass
         finally:
             for conn in list(connections):
@@ -200,9 +189,6 @@ class EventLoopServer(Server):
         return sequence
 
     # -------------------------------------------------------------- asyncio
-    def _run_asyncio(self):
-        asyncio.run(self._asyncio_main())
-
     async def _asyncio_main(self):
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
@@ -228,18 +214,18 @@ class EventLoopServer(Server):
                     writer.write(line.upper())
                     await writer.drain()
                     replied = time.monotonic()
-            except (asyncio.CancelledError, _Stopped):
+            except (asyncio.CancelledError, Stopped):
                 error = "stopped: the server stopped while this request was being handled"
             except Exception as exc:  # noqa: BLE001 - reported to the notebook, not printed
                 error = f"{type(exc).__name__}: {exc}"
-                self._report_error(format_address(address), traceback.format_exc())
+                self.recorder.report_error(format_address(address), traceback.format_exc())
             finally:
                 writer.close()
                 self._record_connection(address, accepted, started, replied, error)
                 tasks.discard(asyncio.current_task())
 
-        server = await asyncio.start_server(handle, sock=self.socketserver.socket,
-                                            backlog=self.socketserver.request_queue_size)
+        server = await asyncio.start_server(handle, sock=self._listener,
+                                            backlog=self._backlog if self._backlog is not None else 128)
         try:
             await stop.wait()
         finally:
@@ -278,9 +264,6 @@ class _Connection:
         self.waiting_until = None
         self.error = None
         self.started = self.replied = None
-
-    def __lt__(self, other):  # for the timer heap, if two timers tie
-        return id(self) < id(other)
 
     def finish_work(self):
         self.outbox += self.current.upper()

@@ -28,7 +28,7 @@ import warnings
 
 from .clients import ask
 from .errors import HandlerError
-from .servers import serve
+from .registry import serve
 
 WAIT = 3.0  # seconds: the most any one check waits for a learner's code
 FAST = 1.0  # seconds: lab 02's recv_msg of 4 MiB (a right answer takes about 0.01 s)
@@ -858,7 +858,7 @@ def _stop_lingering_handlers(threads_before, grace: float = 0.5) -> int:
     a core in the learner's kernel until it restarts. Give each a moment to end
     by itself, then raise an exception inside it. Returns how many were stopped.
     """
-    from .servers import _interrupt_thread, _Stopped
+    from .stopping import Stopped as _Stopped, interrupt_thread as _interrupt_thread
 
     lingering = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()
                  and "process_request" in t.name]
@@ -1388,7 +1388,7 @@ def check_measure(measure, part: str = "sleeping") -> None:
     sleeping: serial about 0.8 s, threading about 0.2 s. stops: no server
     is left running.
     """
-    from .servers import running
+    from .registry import running
 
     _parts(part, ("sleeping", "stops"))
     _need_function(measure, "measure")

@@ -7,7 +7,8 @@ should have been: the stream handler stops when the client closes (reading
 
 import socketserver
 
-from .servers import STREAM_KINDS, work
+from .kinds import STREAM_KINDS
+from .stopping import work
 
 
 class UpperEchoHandler(socketserver.StreamRequestHandler):

@@ -17,8 +17,12 @@ import socketserver
 from dataclasses import dataclass, field
 from typing import Optional
 
+from .clients import exchange
+from .display import show_in_notebooks
 from .errors import HandlerError
-from .servers import KINDS, STREAM_KINDS, _normalise, format_address, serve
+from .kinds import KINDS, STREAM_KINDS, format_address, normalise
+from .registry import serve
+from .tracebacks import last_line
 
 HANDLER_BASES = {
     "BaseRequestHandler": socketserver.BaseRequestHandler,
@@ -150,7 +154,7 @@ def _traced_handler(base_class, raises, trace: Trace):
     return Traced
 
 
-def _check_base(base, kind):
+def check_base(base, kind):
     if base is None:
         return "StreamRequestHandler" if kind in STREAM_KINDS else "DatagramRequestHandler"
     if isinstance(base, type) and base in HANDLER_BASES.values():
@@ -160,7 +164,7 @@ def _check_base(base, kind):
     raise ValueError(f"base must be one of {', '.join(HANDLER_BASES)}, got {base!r}")
 
 
-def _check_raises(raises):
+def check_raises(raises):
     if raises is not None and raises not in STEPS:
         raise ValueError(f"raises must be None or one of {', '.join(STEPS)}, got {raises!r}")
     return raises
@@ -174,20 +178,18 @@ def trace_request(kind: str = "tcp", base=None, raises: Optional[str] = None, da
     StreamRequestHandler for stream kinds, DatagramRequestHandler for datagram
     kinds. ``raises`` makes one step ("setup", "handle" or "finish") raise.
     """
-    from .clients import _exchange
-
-    kind = _normalise(kind)
+    kind = normalise(kind)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {', '.join(KINDS)}, got {kind!r}")
-    base = _check_base(base, kind)
-    raises = _check_raises(raises)
+    base = check_base(base, kind)
+    raises = check_raises(raises)
     if not isinstance(data, (bytes, bytearray)):
         raise TypeError(f"data must be bytes, like b'hello\\n', not {type(data).__name__}")
     trace = Trace(kind, base, raises, sent=bytes(data))
     handler = _traced_handler(HANDLER_BASES[base], raises, trace)
     with serve(handler, kind=kind, name=f"trace-{kind}") as server:
         # What ask() does, keeping the reply even when the handler then raises.
-        result = _exchange(0, kind, server.address, bytes(data), timeout, server.has_new_errors)
+        result = exchange(0, kind, server.address, bytes(data), timeout, server.has_new_errors)
         if not result.error:
             server.wait_for([result.address])
         if kind in STREAM_KINDS or not result.error:
@@ -197,7 +199,7 @@ def trace_request(kind: str = "tcp", base=None, raises: Optional[str] = None, da
         try:
             server.check()
         except HandlerError as exc:
-            last = exc.tracebacks[0].strip().splitlines()[-1] if exc.tracebacks else str(exc)
+            last = last_line(exc.tracebacks[0]) if exc.tracebacks else str(exc)
             trace.error = f"HandlerError, whose last line is {last}"
         if result.error and not trace.error:
             trace.error = result.error
@@ -273,9 +275,8 @@ def plot_classes(module=socketserver, title: Optional[str] = None):
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from .timeline import _show_in_notebooks
 
-    _show_in_notebooks()
+    show_in_notebooks()
     classes = server_classes(module)
     mixins = sorted((c for c in classes if _is_mixin(c)), key=lambda c: c.__name__)
     combos = [c for c in classes if any(_is_mixin(b) for b in c.__bases__)]

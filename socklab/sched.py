@@ -40,7 +40,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
-__all__ = ["Job", "Segment", "Result", "POLICIES", "simulate", "plot", "compare", "sweep"]
+from .display import show_in_notebooks
+
+__all__ = ["Job", "Segment", "Result", "POLICIES", "simulate", "plot_schedule", "compare_schedules", "sweep"]
 
 POLICIES = ("serial", "multiprogramming", "round-robin", "edf")
 OVERHEADS = {"setup": "setup (loading the next job)", "switch": "context switch"}  # time no job advances
@@ -459,19 +461,18 @@ def _colours_and_span(results):
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}, span
 
 
-def compare(results, *, title: Optional[str] = None, mark=(), figsize=None):
+def compare_schedules(results, *, title: Optional[str] = None, mark=(), figsize=None):
     """Several results stacked on one shared time axis: a list, or a dict ``{label: Result}``.
     ``mark=["U1", ...]`` adds a row per named job, from its arrival to its finish;
     ``figsize=(width, height)`` in inches (by default 8 wide, taller with each result)."""
     from matplotlib.figure import Figure
 
-    from .timeline import _show_in_notebooks
 
     items = list(results.items()) if isinstance(results, dict) else [(None, r) for r in results]
     if not items or not all(isinstance(r, Result) for _, r in items):
-        raise TypeError("compare takes a non-empty list (or dict) of results of sched.simulate(...)")
+        raise TypeError("compare_schedules takes a non-empty list (or dict) of results of sched.simulate(...)")
     mark = _marked([r for _, r in items], mark)
-    _show_in_notebooks()
+    show_in_notebooks()
     colours, span = _colours_and_span([r for _, r in items])
     fig = Figure(figsize=figsize or (8, 1.6 + (1.5 + 0.3 * len(mark)) * len(items)), dpi=DPI, layout="constrained")
     axes = fig.subplots(len(items), 1, sharex=True, squeeze=False)[:, 0]
@@ -486,15 +487,15 @@ def compare(results, *, title: Optional[str] = None, mark=(), figsize=None):
     return fig
 
 
-def plot(result: Result, ax=None, *, title: Optional[str] = None, mark=(), figsize=None):
+def plot_schedule(result: Result, ax=None, *, title: Optional[str] = None, mark=(), figsize=None):
     """A Gantt chart of one result: CPU lane above, I/O device below. Returns the figure;
     pass ``ax`` to draw into an existing matplotlib Axes (the legend goes to its right).
     ``mark=["U1", ...]`` adds a row per named job, from its arrival to its finish;
     ``figsize=(width, height)`` in inches, for a figure of its own."""
     if not isinstance(result, Result):
-        raise TypeError(f"plot takes a result of sched.simulate(...), got {type(result).__name__}")
+        raise TypeError(f"plot_schedule takes a result of sched.simulate(...), got {type(result).__name__}")
     if ax is None:
-        return compare({title: result} if title else [result], mark=mark, figsize=figsize)
+        return compare_schedules({title: result} if title else [result], mark=mark, figsize=figsize)
     mark = _marked([result], mark)
     colours, span = _colours_and_span([result])
     _draw(ax, result, colours, title, span, mark)
@@ -525,7 +526,6 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-    from .timeline import _show_in_notebooks
 
     quanta, overheads = list(quanta), list(overheads)
     if not quanta or not overheads:
@@ -547,7 +547,7 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
             r = simulate(jobs, "round-robin", quantum=quantum, overhead=overhead)
             numbers[overhead][quantum] = (_mean_answer(r, names), float(r.busy("switch") / r.makespan))
 
-    _show_in_notebooks()
+    show_in_notebooks()
     fig = Figure(figsize=(9.5, 3.9), dpi=DPI, layout="constrained")
     wait_ax, switch_ax = fig.subplots(1, 2)
     for i, overhead in enumerate(overheads):

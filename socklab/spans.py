@@ -6,8 +6,8 @@ GIL runs in short stripes, taking turns, while processes run side by side on
 free cores. So every worker records the stretches it actually ran::
 
     from socklab import spans
-    threads = spans.run_workers(4, work="cpu", runner="threads")
-    processes = spans.run_workers(4, work="cpu", runner="processes")
+    threads = spans.run_workers(4, cpu=True, runner="threads")
+    processes = spans.run_workers(4, cpu=True, runner="processes")
     spans.plot_spans({"4 threads": threads, "4 processes": processes}, title="CPU work")
 
 Times come from ``time.monotonic()``, one clock for the whole machine, so spans
@@ -17,12 +17,13 @@ recorded in forked children line up with the parent's.
 from __future__ import annotations
 
 import os
-import pickle
-import select
-import signal
 import threading
 import time
 from typing import NamedTuple
+
+from .children import Child, start_child  # noqa: F401  (notebook 08 forks with spans.start_child)
+from .display import show_in_notebooks
+from .stopping import burn
 
 COLORS = {"computing": "tab:blue", "waiting": "tab:orange"}
 PAUSE = 0.0005  # a gap longer than this between two slices of work: the worker was paused
@@ -54,16 +55,17 @@ def compute(seconds: float, worker: str = "worker") -> list:
     """
     _seconds(seconds)
     found = []
-    budget = time.thread_time() + seconds
     start = last = time.monotonic()
-    while time.thread_time() < budget:
-        for i in range(200):  # a few microseconds of pure-Python arithmetic
-            i * i
+
+    def notice_a_pause():
+        nonlocal start, last
         now = time.monotonic()
         if now - last > PAUSE:
             found.append(Span(worker, start, last, "computing"))
             start = now
         last = now
+
+    burn(seconds, notice_a_pause)
     found.append(Span(worker, start, last, "computing"))
     return found
 
@@ -76,87 +78,12 @@ def wait(seconds: float, worker: str = "worker") -> list:
     return [Span(worker, start, time.monotonic(), "waiting")]
 
 
-class Child:
-    """A forked child running one function; its return value comes back pickled, down a pipe.
-
-    Forking a multi-threaded process (a Jupyter kernel is one) copies only the
-    calling thread, and every lock as it was. So the child does as little as
-    possible: run the function, write its answer, and leave with ``os._exit()``,
-    without the parent's clean-up, without printing. Made by ``start_child()``.
-    """
-
-    def __init__(self, function, args):
-        if not hasattr(os, "fork"):
-            raise RuntimeError("this system has no fork() (Windows): use runner='threads'")
-        reader, writer = os.pipe()
-        self.pid = os.fork()
-        if self.pid == 0:  # the child
-            code = 0
-            try:
-                os.close(reader)
-                data = pickle.dumps(function(*args))
-                while data:
-                    data = data[os.write(writer, data):]
-            except SystemExit as exc:
-                code = exc.code if isinstance(exc.code, int) else 1
-            except BaseException:  # noqa: BLE001 - no traceback: a child must not print into the notebook
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(writer)
-        self._reader, self.exit_code, self._answer = reader, None, None
-
-    def finish(self, timeout: float = 10):
-        """Wait for the answer and reap the child; return ``(answer, exit code)``.
-
-        The answer is ``None`` if the child sent none. A child still running
-        after ``timeout`` seconds is killed. The exit code is the one the child
-        chose, or minus the signal number that ended it (-9 for SIGKILL).
-        """
-        _seconds(timeout, "timeout", most=3600)
-        if self.exit_code is not None:  # finished already
-            return self._answer, self.exit_code
-        deadline = time.monotonic() + timeout
-        chunks, reaped = [], 0
-        try:
-            while select.select([self._reader], [], [], max(0.0, deadline - time.monotonic()))[0]:
-                chunk = os.read(self._reader, 65536)
-                if not chunk:  # end of file: the child has closed its end
-                    break
-                chunks.append(chunk)
-            while time.monotonic() < deadline:
-                reaped, status = os.waitpid(self.pid, os.WNOHANG)
-                if reaped:
-                    break
-                time.sleep(0.002)
-        finally:  # timed out, or interrupted: the child must not outlive the call
-            os.close(self._reader)
-            if not reaped:
-                reaped, status = os.waitpid(self.pid, os.WNOHANG)
-                if not reaped:
-                    os.kill(self.pid, signal.SIGKILL)
-                    _, status = os.waitpid(self.pid, 0)
-            self.exit_code = os.waitstatus_to_exitcode(status)
-        self._answer = pickle.loads(b"".join(chunks)) if chunks and self.exit_code == 0 else None
-        return self._answer, self.exit_code
-
-
-def start_child(function, *args) -> Child:
-    """Fork a child that runs ``function(*args)``; ``.finish()`` returns ``(answer, exit code)``.
-
-    Nothing is pickled on the way in: the child is a copy of this process, so
-    any function works, even a lambda defined in a notebook cell.
-    """
-    if not callable(function):
-        raise TypeError(f"start_child needs a function to run, got {function!r}")
-    return Child(function, args)
-
-
-def run_workers(n: int = 4, work: str = "cpu", runner: str = "threads", seconds: float = 0.25,
+def run_workers(n: int = 4, cpu: bool = True, runner: str = "threads", seconds: float = 0.25,
                 timeout: float = 30) -> list:
     """Run ``n`` workers at once, each computing or sleeping ``seconds``; return their spans.
 
-    ``work="cpu"`` computes (``compute()``), ``work="sleep"`` waits (``wait()``).
+    ``cpu=True`` computes (``compute()``), ``cpu=False`` sleeps (``wait()``),
+    as ``socklab.serve(cpu=...)`` does.
     ``runner="threads"`` starts threads in this process, sharing its GIL;
     ``runner="processes"`` forks children, each with its own interpreter and GIL.
     All are started before any is waited for, and every one is waited for
@@ -167,13 +94,13 @@ def run_workers(n: int = 4, work: str = "cpu", runner: str = "threads", seconds:
         raise TypeError(f"n must be a whole number of workers, e.g. n=4; got {n!r}")
     if not 1 <= n <= 32:
         raise ValueError(f"n must be from 1 to 32 workers, e.g. n=4; got {n}")
-    if work not in ("cpu", "sleep"):
-        raise ValueError(f"work must be 'cpu' or 'sleep', got {work!r}")
+    if not isinstance(cpu, bool):
+        raise TypeError(f"cpu must be True (computing) or False (sleeping), got {cpu!r}")
     if runner not in ("threads", "processes"):
         raise ValueError(f"runner must be 'threads' or 'processes', got {runner!r}")
     _seconds(seconds)
     _seconds(timeout, "timeout", most=3600)
-    job = compute if work == "cpu" else wait
+    job = compute if cpu else wait
     deadline = time.monotonic() + timeout
     if runner == "processes":
         children = []
@@ -269,12 +196,10 @@ def plot_spans(spans_by_label: dict, *, title: str = "Who ran when"):
     from matplotlib.figure import Figure
     from matplotlib.patches import Patch
 
-    from .timeline import _show_in_notebooks
-
     if not isinstance(spans_by_label, dict) or not spans_by_label:
         raise TypeError("plot_spans needs a dict {label: spans}, e.g. plot_spans({'4 threads': spans})")
     panels = {str(label): _checked(found, f"the spans for {label!r}") for label, found in spans_by_label.items()}
-    _show_in_notebooks()
+    show_in_notebooks()
     lanes = sum(len({s.worker for s in found}) for found in panels.values())
     fig = Figure(figsize=(9, 1.3 + 0.45 * lanes + 0.6 * len(panels)), layout="constrained")
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]

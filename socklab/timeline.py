@@ -16,6 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
+from .display import show_in_notebooks
+
 # matplotlib is imported inside the drawing functions: a server started from the
 # command line (or forked from this process) should not pay for it.
 
@@ -26,7 +28,7 @@ UNKNOWN = "#9e9e9e"  # an outside server: the client saw only the round trip
 
 
 @dataclass(frozen=True)
-class Span:
+class Visit:
     """One client's exchange, in seconds since the first client started."""
 
     index: int
@@ -62,8 +64,8 @@ def _short_workers(records) -> dict:
     return names
 
 
-def spans(result) -> list:
-    """Join a ``LoadResult``'s client timings to its server records."""
+def visits(result) -> list:
+    """Join a ``LoadResult``'s client timings to its server records: one ``Visit`` per client."""
     t0 = min(c.start for c in result.clients)
     short = _short_workers(result.requests)
     by_client = {}
@@ -73,7 +75,7 @@ def spans(result) -> list:
     for client in result.clients:
         record = by_client.get(client.address)
         out.append(
-            Span(
+            Visit(
                 index=client.index,
                 start=client.start - t0,
                 served_from=None if record is None else record.started - t0,
@@ -106,7 +108,7 @@ def _legend_handles(lanes) -> list:
 
 def _draw_by_worker(ax, result, title=None):
     """A lane per worker: what each thread, process or loop did, and when."""
-    served = [s for s in spans(result) if s.served_from is not None]
+    served = [s for s in visits(result) if s.served_from is not None]
     workers = sorted({s.worker for s in served}, key=lambda w: min(s.served_from for s in served if s.worker == w))
     n = len(workers)
     for row, worker in enumerate(workers):
@@ -133,7 +135,7 @@ def _draw_by_worker(ax, result, title=None):
 
 
 def _draw(ax, result, title=None, show_workers=True):
-    lanes = _order(spans(result))
+    lanes = _order(visits(result))
     n = len(lanes)
     height = 0.7
     for row, span in enumerate(lanes):
@@ -167,33 +169,6 @@ def _draw(ax, result, title=None, show_workers=True):
     return lanes
 
 
-def _show_in_notebooks():
-    """Let IPython display the figures socklab returns as PNG images.
-
-    socklab draws on a plain ``matplotlib.figure.Figure`` (not pyplot's global
-    state), so returning a figure from a cell shows it exactly once. IPython
-    only knows how to show such a figure once pyplot's inline backend has been
-    loaded; register the same PNG formatter here, unless one is already set.
-    """
-    import sys
-
-    if "IPython" not in sys.modules:
-        return
-    from IPython import get_ipython
-    from matplotlib.figure import Figure
-
-    shell = get_ipython()
-    if shell is None:
-        return
-    formatter = shell.display_formatter.formatters["image/png"]
-    try:
-        formatter.lookup_by_type(Figure)
-    except KeyError:
-        from IPython.core.pylabtools import print_figure
-
-        formatter.for_type(Figure, lambda fig: print_figure(fig, "png", dpi=100))
-
-
 def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers: bool = True,
                   by: str = "client"):
     """Draw one ``LoadResult`` as a Gantt chart and return the figure.
@@ -208,7 +183,7 @@ def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers:
     from matplotlib.figure import Figure
 
     _check_result(result)
-    _show_in_notebooks()
+    show_in_notebooks()
     own = ax is None
     if own:
         n = len(result.clients) if by == "client" else max(1, len({r.worker for r in result.requests}))
@@ -248,7 +223,7 @@ def compare(results, *, title: Optional[str] = None):
         raise ValueError("compare needs at least one result from socklab.load()")
     for _, result in items:
         _check_result(result)
-    _show_in_notebooks()
+    show_in_notebooks()
     n = max(len(r.clients) for _, r in items)
     per = 0.9 + 0.26 * n
     fig = Figure(figsize=(9, min(0.8 + per * len(items), 16)), layout="constrained")
@@ -268,7 +243,6 @@ def compare(results, *, title: Optional[str] = None):
 
 
 def _check_result(result):
-    from .clients import LoadResult
-
-    if not isinstance(result, LoadResult):
+    # Duck-typed: socklab.clients imports this module, not the other way round.
+    if not all(hasattr(result, name) for name in ("clients", "requests", "makespan", "label")):
         raise TypeError(f"expected the result of socklab.load(), got {type(result).__name__}")

@@ -13,6 +13,12 @@ from dataclasses import dataclass
 
 import ipywidgets as widgets
 
+from .clients import load
+from .inside import check_base, check_raises, trace_request
+from .kinds import MODES, STREAM_KINDS, normalise
+from .registry import serve
+from .timeline import compare
+
 
 @dataclass(frozen=True)
 class Question:
@@ -131,7 +137,6 @@ class Explorer(widgets.VBox):
     """
 
     def __init__(self, clients=8, work=0.2, cpu=False, modes=("serial", "threading", "forking")):
-        from .servers import MODES
 
         self.clients = widgets.IntSlider(value=clients, min=1, max=16, description="clients")
         self.work = widgets.FloatSlider(value=work, min=0.05, max=0.5, step=0.05, description="work (s)",
@@ -163,9 +168,6 @@ class Explorer(widgets.VBox):
         """Run the experiment as set now; return ``{mode: LoadResult}``."""
         import io
 
-        from .clients import load
-        from .servers import serve
-        from .timeline import compare
 
         modes = self.chosen_modes()
         if not modes:
@@ -208,7 +210,6 @@ def explorer(clients: int = 8, work: float = 0.2, cpu: bool = False,
              modes=("serial", "threading", "forking"), run: bool = True) -> Explorer:
     """An interactive experiment: sliders for clients and work, sleeping or CPU
     work, and which servers to compare; it runs once at once (``run=False`` to wait)."""
-    from .servers import MODES
 
     if not isinstance(clients, int) or isinstance(clients, bool) or not 1 <= clients <= 16:
         raise ValueError(f"clients must be an int from 1 to 16, got {clients!r}")
@@ -232,11 +233,10 @@ class Lifecycle(widgets.VBox):
     """
 
     def __init__(self, kind="tcp", base=None, raises=None):
-        from .inside import _check_base
 
         self.kind = widgets.ToggleButtons(options=["tcp", "udp", "unix", "unix-dgram"], value=kind,
                                           description="server")
-        self.base = widgets.Dropdown(description="handler", value=_check_base(base, kind),
+        self.base = widgets.Dropdown(description="handler", value=check_base(base, kind),
                                      options=self._bases_for(kind), layout=widgets.Layout(width="340px"))
         self.raises = widgets.ToggleButtons(options=[("nothing", None), ("setup", "setup"), ("handle", "handle"),
                                                      ("finish", "finish")], value=raises, description="raises")
@@ -252,7 +252,6 @@ class Lifecycle(widgets.VBox):
 
     @staticmethod
     def _bases_for(kind):
-        from .servers import STREAM_KINDS
 
         own = "StreamRequestHandler" if kind in STREAM_KINDS else "DatagramRequestHandler"
         return [own, "BaseRequestHandler"]
@@ -263,7 +262,6 @@ class Lifecycle(widgets.VBox):
 
     def run(self):
         """Trace one request as set now; return the ``Trace``."""
-        from .inside import trace_request
 
         self.run_button.disabled = True
         self.result.value = "<i>running...</i>"
@@ -289,17 +287,15 @@ class Lifecycle(widgets.VBox):
 def lifecycle(kind: str = "tcp", base=None, raises=None, run: bool = True) -> Lifecycle:
     """An interactive tracer of one request through setup, handle and finish;
     it runs once at once (``run=False`` to wait)."""
-    from .inside import _check_base, _check_raises
-    from .servers import _normalise
 
-    kind = _normalise(kind)
+    kind = normalise(kind)
     if kind not in ("tcp", "udp", "unix", "unix-dgram"):
         raise ValueError(f"kind must be one of tcp, udp, unix, unix-dgram, got {kind!r}")
-    base = _check_base(base, kind)
+    base = check_base(base, kind)
     if base not in Lifecycle._bases_for(kind):
         raise ValueError(f"a {kind} server takes a {Lifecycle._bases_for(kind)[0]} or a BaseRequestHandler, "
                          f"not a {base}")
-    box = Lifecycle(kind, base, _check_raises(raises))
+    box = Lifecycle(kind, base, check_raises(raises))
     if run:
         box.run()
     return box

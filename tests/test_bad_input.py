@@ -358,7 +358,7 @@ def test_failed_serve_allows_a_good_one(resources):
 
 
 def test_ipv4_host_on_tcp6_names_a_real_fix(resources):
-    from socklab.servers import ipv6_available
+    from socklab.kinds import ipv6_available
 
     if not ipv6_available():
         pytest.skip("this machine cannot bind IPv6 loopback (::1)")

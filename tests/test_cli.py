@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from socklab.servers import ipv6_available
+from socklab.kinds import ipv6_available
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -205,9 +205,9 @@ def test_same_input_same_result():
     (lambda: simulate([A], "edf", overhead=-1), ValueError, "overhead must be >= 0"),
     (lambda: simulate(A), TypeError, "non-empty list of Job"),
     (lambda: simulate([A, A]), ValueError, "rename one"),
-    (lambda: sched.plot("not a result"), TypeError, "simulate"),
-    (lambda: sched.compare([]), TypeError, "non-empty list"),
-    (lambda: sched.compare([simulate([A, B])], mark=["U1"]), ValueError, "choose from A, B"),
+    (lambda: sched.plot_schedule("not a result"), TypeError, "simulate"),
+    (lambda: sched.compare_schedules([]), TypeError, "non-empty list"),
+    (lambda: sched.compare_schedules([simulate([A, B])], mark=["U1"]), ValueError, "choose from A, B"),
     (lambda: sched.sweep([A, B], [], [0]), ValueError, "at least one quantum"),
     (lambda: sched.sweep([A, B], [5], [0], users=["U1"]), ValueError, "no job 'U1'"),
     (lambda: sched.sweep([A, B], [5], [-1]), ValueError, "overhead must be >= 0"),
@@ -226,7 +226,7 @@ def test_plots_have_lanes_labels_legend_and_a_shared_axis():
     import matplotlib.pyplot as plt
 
     results = {"serial": simulate([A, B]), "multiprogramming": simulate([A, B], "multiprogramming")}
-    fig = sched.compare(results, title="A and B")
+    fig = sched.compare_schedules(results, title="A and B")
     top, bottom = fig.axes
     assert fig._suptitle.get_text() == "A and B"
     assert top.get_title() == "serial (makespan 80 ms, CPU busy 62%)" and bottom.get_xlabel() == "time (ms)"
@@ -237,14 +237,14 @@ def test_plots_have_lanes_labels_legend_and_a_shared_axis():
 
     rr = simulate(REALTIME, "round-robin", quantum=5, overhead=1)
     fig2, ax = plt.subplots()
-    assert sched.plot(rr, ax=ax, title="mine") is fig2
+    assert sched.plot_schedule(rr, ax=ax, title="mine") is fig2
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "context switch: hatched = no job runs; not counted as busy" in legend and ax.get_title() == "mine"
     assert "deadline (job's colour)" in legend
     plt.close(fig2)
-    assert sched.plot(rr).axes[0].get_xlabel() == "time (ms)"
+    assert sched.plot_schedule(rr).axes[0].get_xlabel() == "time (ms)"
 
-    marked = sched.compare([rr], mark=["R"])
+    marked = sched.compare_schedules([rr], mark=["R"])
     assert [t.get_text() for t in marked.axes[0].get_yticklabels()] == ["CPU", "I/O device", "arrives → done"]
     assert "marked job: arrives (|) to done (●)" in [t.get_text() for t in marked.legends[0].get_texts()]
 

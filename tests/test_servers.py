@@ -13,7 +13,7 @@ import psutil
 import pytest
 
 import socklab
-from socklab.servers import SOCKETSERVER_MODES, ipv6_available
+from socklab.kinds import SOCKETSERVER_MODES, ipv6_available
 
 pytestmark = pytest.mark.usefixtures("no_leaks")
 
@@ -64,7 +64,7 @@ def test_server_binds_loopback_and_port_zero_by_default():
 def test_server_class_is_built_from_the_stdlib_pieces():
     cls = socklab.server_class("tcp", "threading")
     assert cls.__name__ == "LabThreadingTCPServer"
-    assert cls.__mro__[1:4] == (socklab.servers.LabMixIn, socketserver.ThreadingMixIn, socketserver.TCPServer)
+    assert cls.__mro__[1:4] == (socklab.mixin.LabMixIn, socketserver.ThreadingMixIn, socketserver.TCPServer)
     assert issubclass(socklab.server_class("unix-dgram", "forking"), socketserver.ForkingMixIn)
     with socklab.serve(mode="forking") as server:
         assert isinstance(server.socketserver, socketserver.TCPServer)
@@ -314,7 +314,7 @@ def test_record_false_keeps_no_records_but_still_reports_errors():
 def test_sequential_load_has_no_waiting():
     with socklab.serve(work=0.05) as server:
         run = socklab.load(server, clients=3, concurrent=False)
-    spans = run.spans()
+    spans = run.visits()
     assert all(s.waited < 0.03 for s in spans), spans
     assert run.makespan >= 0.9 * 3 * 0.05
 

@@ -28,7 +28,7 @@ def leaves_nothing():
 
 @pytest.mark.parametrize("runner", ["threads", "processes"])
 def test_computing_workers_record_the_stretches_they_ran(runner):
-    found = spans.run_workers(3, work="cpu", runner=runner, seconds=0.05)
+    found = spans.run_workers(3, cpu=True, runner=runner, seconds=0.05)
     assert all(isinstance(s, spans.Span) for s in found)
     noun = runner[:-2] if runner == "processes" else runner[:-1]
     assert list(dict.fromkeys(s.worker for s in found)) == [f"{noun} {i}" for i in (1, 2, 3)]
@@ -42,21 +42,21 @@ def test_computing_workers_record_the_stretches_they_ran(runner):
 
 @pytest.mark.parametrize("runner", ["threads", "processes"])
 def test_sleeping_workers_wait_once_each_and_overlap(runner):
-    found = spans.run_workers(4, work="sleep", runner=runner, seconds=0.2)
+    found = spans.run_workers(4, cpu=False, runner=runner, seconds=0.2)
     assert [s.what for s in found] == ["waiting"] * 4
     assert spans.makespan(found) < 0.6 * 4 * 0.2  # about one sleep, not four
     assert spans.overlap(found) > 0.5
 
 
 def test_computing_threads_take_turns():
-    found = spans.run_workers(3, work="cpu", runner="threads", seconds=0.1)
+    found = spans.run_workers(3, cpu=True, runner="threads", seconds=0.1)
     assert spans.makespan(found) >= 0.8 * 3 * 0.1  # the GIL: about the sum, or more on a busy machine
     assert spans.overlap(found) < 0.1
 
 
 def test_processes_are_reaped_and_their_spans_come_from_other_pids():
     before = psutil.Process().children()
-    found = spans.run_workers(2, work="sleep", runner="processes", seconds=0.05)
+    found = spans.run_workers(2, cpu=False, runner="processes", seconds=0.05)
     assert len(found) == 2 and before == [] and psutil.Process().children() == []
 
 
@@ -116,7 +116,7 @@ def test_creation_time_of_spawn_in_a_short_lived_python():
     (lambda: spans.run_workers(0), ValueError, "n must be from 1"),
     (lambda: spans.run_workers("4"), TypeError, "n=4"),
     (lambda: spans.run_workers(True), TypeError, "whole number"),
-    (lambda: spans.run_workers(2, work="CPU"), ValueError, "'cpu' or 'sleep'"),
+    (lambda: spans.run_workers(2, cpu="yes"), TypeError, "True (computing) or False (sleeping)"),
     (lambda: spans.run_workers(2, runner="thread"), ValueError, "'threads' or 'processes'"),
     (lambda: spans.run_workers(2, seconds=-1), ValueError, "above 0"),
     (lambda: spans.run_workers(2, seconds="0.1"), TypeError, "seconds=0.25"),
@@ -147,7 +147,7 @@ def test_an_interrupted_run_leaves_no_child_behind():
     try:
         began = time.monotonic()
         with pytest.raises(KeyboardInterrupt):
-            spans.run_workers(3, work="sleep", runner="processes", seconds=20)
+            spans.run_workers(3, cpu=False, runner="processes", seconds=20)
         assert time.monotonic() - began < 5
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -27,7 +27,7 @@ def runs():
 
 
 def test_serial_spans_form_a_staircase(runs):
-    spans = sorted(runs["serial"].spans(), key=lambda s: s.served_from)
+    spans = sorted(runs["serial"].visits(), key=lambda s: s.served_from)
     for before, after in zip(spans, spans[1:]):
         assert after.served_from >= before.served_to - 0.002, "one at a time"
     assert spans[-1].waited >= 0.9 * 4 * 0.05, "the last client waited for four others"
@@ -35,7 +35,7 @@ def test_serial_spans_form_a_staircase(runs):
 
 
 def test_threading_spans_overlap(runs):
-    spans = runs["threading"].spans()
+    spans = runs["threading"].visits()
     latest_start = max(s.served_from for s in spans)
     earliest_end = min(s.served_to for s in spans)
     assert latest_start < earliest_end, "all five were being served at the same moment"
@@ -80,7 +80,7 @@ def test_an_outside_server_is_drawn_as_round_trips():
     with socklab.serve() as server:
         run = socklab.load(server.address, clients=3)  # an address, not the server: no records
     assert run.requests == []
-    assert all(s.served_from is None for s in run.spans())
+    assert all(s.served_from is None for s in run.visits())
     fig = socklab.plot_timeline(run)
     labels = [t.get_text() for t in fig.legends[0].get_texts()]
     assert any("round trip" in label for label in labels)
