@@ -58,14 +58,12 @@ def __getattr__(name):
         from . import widgets
 
         return getattr(widgets, name)
-    if name in ("sched", "spans"):  # notebook 07's scheduler simulator, notebook 08's workers: loaded on first use
+    # notebook 07's scheduler simulator, notebook 08's workers, the labs' checks
+    # (socklab.grading.check_...(...) in one line): loaded on first use.
+    if name in ("sched", "spans", "grading"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
-    if name == "grading":  # the labs' checks: socklab.grading.check_...(...) in one line
-        import importlib
-
-        return importlib.import_module(".grading", __name__)
     raise AttributeError(f"module 'socklab' has no attribute {name!r}")
 
 __version__ = "0.1.0"
@@ -73,6 +71,6 @@ __version__ = "0.1.0"
 __all__ = [
     "KINDS", "MODES", "ClientResult", "HandlerError", "LoadResult", "Request", "Server", "SocklabError",
     "StopTimeout", "UpperDatagramHandler", "UpperEchoHandler", "ask", "check", "connected_pair", "wait_until_queued", "compare", "environment", "free_cores", "gil_enabled", "needs",
-    "format_address", "load", "plot_timeline", "quiz", "explorer", "lifecycle", "experiment", "running", "serve", "server_class", "stop_all", "work",
+    "format_address", "load", "plot_timeline", "running", "serve", "server_class", "stop_all", "work",
     "Trace", "trace_request", "plot_classes", "server_classes",
 ]

@@ -10,6 +10,11 @@ zombie. A child that will not end is sent SIGTERM, then SIGKILL::
 
     start_child(f) ──fork──▶ child: f() ──pickle──▶ pipe ──▶ Child.finish(): answer, exit code
     end_processes(pids, deadline): SIGTERM ─ wait ─ SIGKILL ─ waitpid
+
+A child is a copy of the parent, descriptors included: it would keep every
+server's listening socket open, and so its port, for as long as it runs. So
+each listening socket is registered with ``close_in_children``, and closed in
+every child right after any ``fork()``.
 """
 
 from __future__ import annotations
@@ -20,16 +25,57 @@ import pickle
 import select
 import signal
 import sys
+import threading
 import time
+import weakref
+from contextlib import contextmanager
+
+_closed_in_children = weakref.WeakSet()
+_kept = threading.local()
 
 
-def die_with_parent() -> None:
-    """In a child, on Linux: ask the kernel to kill this process if its parent dies."""
+def close_in_children(sock) -> None:
+    """Close ``sock`` in every child forked from now on (the parent's copy stays open)."""
+    _closed_in_children.add(sock)
+
+
+@contextmanager
+def kept_in_children(sock):
+    """Forks in this block keep ``sock`` open in the child: a forking datagram server's
+    child answers through the server's own socket."""
+    _kept.sock = sock
+    try:
+        yield
+    finally:
+        _kept.sock = None
+
+
+def _close_in_this_child():
+    keep = getattr(_kept, "sock", None)  # thread-local: the forking thread is the child's only thread
+    for sock in list(_closed_in_children):
+        if sock is not keep:
+            sock.close()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_in_this_child)
+
+
+def die_with_thread(parent_pid: int) -> None:
+    """In a forked child, on Linux: be killed (SIGKILL) when the thread that forked it ends.
+
+    prctl(2)'s PR_SET_PDEATHSIG watches the *thread* that created the child, not
+    the whole parent process: for a forking server, that is its serve loop, so
+    no child outlives the loop (stop() ends the loop before it reaps). If the
+    parent died before this call, the child leaves at once.
+    """
     if sys.platform.startswith("linux"):
         try:
             ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         except (OSError, AttributeError):
             pass
+    if os.getppid() != parent_pid:  # the parent process died before prctl: nothing would kill this child
+        os._exit(1)
 
 
 def _seconds(value, name):

@@ -28,6 +28,7 @@ import threading
 import time
 import traceback
 
+from .children import close_in_children
 from .kinds import bind_error, format_address
 from .records import Request
 from .servers import Server
@@ -55,6 +56,7 @@ class EventLoopServer(Server):
             sock.close()
             raise bind_error(exc, self.kind, (host, port)) from None
         sock.setblocking(False)
+        close_in_children(sock)  # a forked child must not keep this port
         self._listener = sock
         self._address = sock.getsockname()
 

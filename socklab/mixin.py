@@ -10,15 +10,21 @@ stdlib's own pieces, with one mix-in in front::
           └── BaseServer  socketserver: handle_request and the request's life
 
 Python's own ``ThreadingTCPServer`` is exactly ``ThreadingMixIn`` + ``TCPServer``.
-For each request socketserver calls, in this order: ``get_request`` (accept or
-recvfrom), ``verify_request``, ``process_request`` (in the serve loop, in a
-thread, or in a forked child) and there ``finish_request``, which calls the
-handler class. LabMixIn hooks into three of them:
+For each request, socklab's serve loop calls socketserver's own
+``_handle_request_noblock()``, which calls, in this order: ``get_request``
+(accept or recvfrom), ``verify_request`` and ``process_request``, all in the
+serve loop. ``process_request`` hands the request to its worker: it calls
+``finish_request`` right there (serial), in a new thread (threading) or in a
+forked child (forking), and ``finish_request`` calls the handler class.
+LabMixIn overrides:
 
-* ``get_request`` notes when the request was accepted;
-* ``process_request`` starts handler threads itself, so that ``stop()`` can find
-  them (and, for forking, quiets Python's warning about forking threads);
-* ``finish_request`` times the handler, keeps its error, and records the request.
+* ``get_request``: notes when the request was accepted;
+* ``process_request``: starts handler threads itself, so that ``stop()`` can
+  find them;
+* ``finish_request``: times the handler, keeps its error, records the request;
+* ``handle_error``: keeps a traceback instead of printing it into some cell;
+* ``collect_children``: reaps only this server's children, without blocking;
+* ``shutdown``: says to use ``stop()`` (socklab never runs ``serve_forever``).
 
 The socklab ``Server`` that owns this server is ``self.lab`` (socklab.servers).
 """
@@ -36,7 +42,7 @@ import time
 import warnings
 from contextlib import nullcontext
 
-from .children import die_with_parent
+from .children import die_with_thread, kept_in_children
 from .errors import SocklabError
 from .kinds import SOCKETSERVER_MODES, check_kind_mode, format_address
 from .records import Request
@@ -52,15 +58,14 @@ class LabMixIn:
     """What a classroom adds to any socketserver server (see the module's docstring)."""
 
     # A serial server that is busy leaves new connections in the kernel's
-    # accept queue. The stdlib's 5 is so small that the ninth client of a busy
-    # server has its SYN dropped and retries a second later. Demos pass
-    # ``backlog=`` to show that effect on purpose.
+    # accept queue. With the stdlib's 5, Linux queues six, so the eighth client
+    # of a busy server has its SYN dropped and retries a second later. Demos
+    # pass ``backlog=`` to show that effect on purpose.
     request_queue_size = 128
     # Rebinding a fixed port right after a stop must not fail on TIME_WAIT.
     allow_reuse_address = True
     # socklab bounds every wait itself in stop(); the stdlib's would be unbounded.
     block_on_close = False
-    daemon_threads = True
     # Read by the built-in echo handlers.
     socklab_work = 0.0
     socklab_cpu = False
@@ -93,10 +98,15 @@ class LabMixIn:
             thread.start()
         elif self.lab.mode == "forking":
             # A Jupyter kernel always runs several threads, and Python 3.12+
-            # warns that fork() then copies only the forking thread. The child
-            # below never touches locks those threads might hold: it runs the
-            # handler, sends its record over a socket and leaves with os._exit().
-            with warnings.catch_warnings():
+            # warns that fork() then copies only the forking thread (shown
+            # where DeprecationWarnings are, as under pytest). socklab's part of
+            # the child takes no lock: it runs the handler, sends its record
+            # over a socket and leaves with os._exit(). A handler that takes a
+            # lock another thread held at the fork would hang (notebook 06).
+            # (catch_warnings changes process-wide state: two forking servers
+            # starting children at the same moment may show the warning.)
+            # A datagram server's child answers through the server's socket.
+            with warnings.catch_warnings(), kept_in_children(None if self.lab.is_stream else self.socket):
                 warnings.filterwarnings("ignore", category=DeprecationWarning, message=".*fork")
                 super().process_request(request, client_address)
         else:
@@ -117,12 +127,12 @@ class LabMixIn:
         """First thing a forked child does: be a well-behaved, short-lived process."""
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        die_with_parent()
+        die_with_thread(self.lab.recorder.pid)
         # The child must not write into the kernel's output streams; what it
         # prints travels back inside its record instead.
         sys.stdout = sys.stderr = io.StringIO()
-        if self.lab.is_stream:
-            self.socket.close()  # the listening socket is the parent's business
+        # The listening socket, the parent's business, is closed already
+        # (children.close_in_children); a datagram server's is kept to reply.
 
     def finish_request(self, request, client_address):
         lab = self.lab
@@ -162,6 +172,22 @@ class LabMixIn:
                     worker = "serve loop"
                 output = sys.stdout.getvalue() if in_child and isinstance(sys.stdout, io.StringIO) else ""
                 lab.recorder.record(Request(client, worker, accepted, started, time.monotonic(), error, output))
+
+    def collect_children(self, *, blocking=False):
+        """Reap this server's children that have exited, never waiting.
+
+        socketserver's own version, once 40 children run, waits for any child
+        of the process (``waitpid(-1)``): the serve loop would block, and reap
+        children that are not its own. socklab's serve loop stops accepting
+        while ``max_children`` run instead (socklab.servers).
+        """
+        for pid in list(self.active_children or ()):
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:  # reaped already
+                done = pid
+            if done:
+                self.active_children.discard(pid)
 
     def handle_error(self, request, client_address):
         """Keep the traceback instead of printing it into some other cell."""

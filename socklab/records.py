@@ -28,6 +28,9 @@ from .tracebacks import last_line
 
 # Records kept per server; older ones are dropped so a long session stays small.
 MAX_RECORDS = 100_000
+# The most bytes one child's message may take: a datagram must fit the socket's
+# send buffer and the parent's receive call. Longer texts are cut to fit.
+MAX_MESSAGE = 60_000
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,33 @@ class Request:
     def duration(self) -> float:
         """Seconds the handler ran."""
         return self.ended - self.started
+
+
+def _fitted(message: dict) -> bytes:
+    """The message as JSON bytes that fit one datagram of MAX_MESSAGE bytes.
+
+    What a child printed and a traceback can be of any length, and JSON can take
+    twelve bytes for one character; a message too long keeps the first and the
+    last KEEP characters of each long text (a traceback's last line matters most).
+    """
+    data = json.dumps(message).encode()
+    if len(data) <= MAX_MESSAGE:
+        return data
+    return json.dumps(_cut(message)).encode()
+
+
+KEEP = 1_000  # characters: 4 texts x 2 x 1,000 x 12 bytes at worst stays under MAX_MESSAGE
+CUT = "\n[... cut: too long to send from a forked child ...]\n"
+
+
+def _cut(value):
+    if isinstance(value, str) and len(value) > 2 * KEEP + len(CUT):
+        return value[:KEEP] + CUT + value[-KEEP:]
+    if isinstance(value, dict):
+        return {k: _cut(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_cut(v) for v in value]
+    return value
 
 
 class Recorder:
@@ -84,14 +114,15 @@ class Recorder:
 
     def report_error(self, client: str, text: str) -> None:
         if os.getpid() != self.pid:
-            self._send_to_parent({"error": [client, text[-30000:]]})
+            self._send_to_parent({"error": [client, text]})
         else:
             with self.lock:
                 self._errors.append((client, text))
 
     def _send_to_parent(self, message) -> None:
+        data = _fitted(message)
         try:
-            self._outbox.send(json.dumps(message).encode())
+            self._outbox.send(data)
         except OSError:
             pass  # the parent has stopped listening; nothing is waiting for this
 
@@ -101,10 +132,13 @@ class Recorder:
             return
         while True:
             try:
-                data = self._inbox.recv(65536)
+                data = self._inbox.recv(2 * MAX_MESSAGE)
             except OSError:  # nothing more waiting (BlockingIOError), or closed
                 return
-            message = json.loads(data)
+            try:
+                message = json.loads(data)
+            except ValueError:  # cannot happen with _fitted; never let it stop the serve loop
+                continue
             with self.lock:
                 if "request" in message:
                     self._records.append(Request(**message["request"]))

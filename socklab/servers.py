@@ -2,7 +2,7 @@
 
 A notebook cell must return, so a server runs in a background thread. That
 raises four problems, and each is worth knowing. This module and
-``socklab.mixin`` (about 500 lines together) are how socklab solves them::
+``socklab.mixin`` (about 600 lines together) are how socklab solves them::
 
     serve() ─────▶ Server ────────────── owns ──────────▶ a socketserver server
     (registry)      │  serve loop thread:                  (mixin.server_class)
@@ -49,7 +49,7 @@ import time
 import traceback
 from contextlib import contextmanager
 
-from .children import end_processes
+from .children import close_in_children, end_processes
 from .errors import StopTimeout
 from .kinds import STREAM_KINDS, UNIX_KINDS, bind_error, check_timeout, format_address, socket_filename
 from .mixin import server_class
@@ -103,7 +103,11 @@ class Server:
     # ------------------------------------------------------------------ start
     def start(self) -> None:
         """Bind, listen and start the serve loop's thread (serve() calls this)."""
-        self._listen()
+        try:
+            self._listen()
+        except BaseException:
+            self.recorder.close()
+            raise
         self._wake_in, self._wake_out = socket.socketpair()
         self._thread = threading.Thread(target=self._run, name=f"socklab-{self.name}-{self._thread_role}", daemon=True)
         self._thread.start()
@@ -129,6 +133,7 @@ class Server:
             srv.server_close()
             self._remove_files()  # only what bind() created: a file that was already there stays
             raise bind_error(exc, self.kind, address) from None
+        close_in_children(srv.socket)  # a forked child must not keep this port
         self.socketserver = srv
         self._address = srv.server_address
 
@@ -140,6 +145,7 @@ class Server:
         selector.register(self._wake_in, selectors.EVENT_READ, "wake")
         if self.recorder.inbox is not None:
             selector.register(self.recorder.inbox, selectors.EVENT_READ, "records")
+        accepting = True
         try:
             while not self.stopping.is_set():
                 # Forked children that exited are reaped within 50 ms; with no
@@ -155,10 +161,20 @@ class Server:
                         srv._handle_request_noblock()  # socketserver's own step: accept, verify, process
                     except Stopped:
                         return
-                    except BaseException:  # SystemExit from a serial handler
-                        self.recorder.report_error("?", traceback.format_exc())
+                    except BaseException as exc:  # SystemExit from a serial handler
+                        if not getattr(exc, "_socklab_reported", False):
+                            self.recorder.report_error("?", traceback.format_exc())
                 if not self.stopping.is_set():
-                    srv.service_actions()
+                    srv.service_actions()  # reaps forked children that have exited
+                # A forking server with max_children children running waits for
+                # one to end before it accepts again (they wait in the queue).
+                full = len(getattr(srv, "active_children", None) or ()) >= getattr(srv, "max_children", 1 << 30)
+                if full and accepting:
+                    selector.unregister(srv.socket)
+                    accepting = False
+                elif not full and not accepting:
+                    selector.register(srv.socket, selectors.EVENT_READ, "request")
+                    accepting = True
         except Stopped:
             pass
         finally:
@@ -184,6 +200,8 @@ class Server:
         self._in_flight[token] = time.monotonic()
         if conn is not None:
             self._active.add(conn)
+            if self.stopping.is_set():  # stop() began, and may have shut the others down already
+                _shut(conn)
         try:
             yield
         finally:
@@ -261,10 +279,7 @@ class Server:
         except OSError:
             pass
         for conn in list(self._active):
-            try:
-                conn.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
+            _shut(conn)
         leftovers = []
         # The serve loop first: after it returns, nothing else touches the
         # server's sockets or its list of children.
@@ -280,6 +295,8 @@ class Server:
             children = self.socketserver.active_children or set()
             leftovers += end_processes(children, deadline)
             children.clear()
+        for conn in list(self._active):  # handlers that started while the loop was returning
+            _shut(conn)
         with self._lock:
             threads = [t for t in self._workers if t.is_alive()]
             self._workers = []
@@ -330,3 +347,11 @@ class Server:
             f"<socklab server {self.name!r}: {self.kind} {self.mode} on {where}, {state}, "
             f"{n} request{'s' if n != 1 else ''}, {e} error{'s' if e != 1 else ''}>"
         )
+
+
+def _shut(conn) -> None:
+    """Shut a connection down both ways: a handler blocked in recv() gets b"" at once."""
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass

@@ -95,4 +95,6 @@ def interrupt_thread(thread: threading.Thread) -> None:
     C call such as ``time.sleep``; that is why handlers should use ``work()``.
     """
     if thread.ident is not None and thread.is_alive():
-        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(thread.ident), ctypes.py_object(Stopped))
+        ident = ctypes.c_ulong(thread.ident)
+        if ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, ctypes.py_object(Stopped)) > 1:
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(ident, None)  # the C API asks: undo, it hit several

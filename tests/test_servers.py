@@ -393,3 +393,104 @@ def test_shutdown_on_a_socklab_server_says_what_to_do_instead_of_hanging():
     with socklab.serve(StopsItsServer, mode="threading", name="handler-calls-shutdown") as server:
         with pytest.raises(socklab.HandlerError, match="would wait forever"):
             socklab.ask(server, b"stop\n")
+
+
+# --- found by review: each of these failed before its fix -------------------------------------
+
+
+class _Loud(socketserver.StreamRequestHandler):
+    """Prints 100 kB, then raises with a 40,000-character message that is not ASCII."""
+
+    def handle(self):
+        self.rfile.readline()
+        print("x" * 100_000)
+        raise ValueError("é" * 40_000)
+
+
+def test_a_forked_child_s_huge_output_and_error_arrive_cut_and_the_server_lives_on():
+    with socklab.serve(_Loud, mode="forking") as server:
+        with pytest.raises(socklab.HandlerError, match="ValueError: é") as caught:
+            socklab.ask(server, b"hi\n")
+        assert "cut: too long to send from a forked child" in caught.value.tracebacks[0]
+        deadline = time.monotonic() + 2  # the record follows the error, in a datagram of its own
+        while not server.requests and time.monotonic() < deadline:
+            time.sleep(0.005)
+        record = server.requests[-1]
+        assert record.error.startswith("ValueError") and "cut" in record.output
+        assert server._thread.is_alive(), "the serve loop survived"
+        assert len(server.requests) == 1
+
+
+class _Silent(socketserver.BaseRequestHandler):
+    def handle(self):
+        self.request.recv(1)  # the client never speaks: only stop() can end this
+
+
+def test_stop_wakes_a_handler_that_starts_while_the_server_stops():
+    """stop() shuts connections down before joining the loop; a handler thread that had
+    not yet registered its connection then blocked in recv() for good (a quarter of stops)."""
+    slow = 0
+    for _ in range(40):
+        server = socklab.serve(_Silent, mode="threading", name="silent")
+        client = socket.create_connection(server.address, timeout=2)
+        try:
+            deadline = time.monotonic() + 1
+            while not server._workers and time.monotonic() < deadline:
+                pass  # stop the moment the handler thread exists: before it registers its connection
+            began = time.monotonic()
+            server.stop(0.5)  # raises StopTimeout if a handler thread is left running
+            slow += time.monotonic() - began > 0.3
+        finally:
+            client.close()
+    assert slow <= 2, f"{slow} of 40 stops waited for a stuck handler"
+
+
+def test_a_forked_child_keeps_no_other_server_s_port():
+    """A child is a copy of the kernel, descriptors included: it held every listening socket."""
+    other = socklab.serve(name="other")
+    port = other.address[1]
+    with socklab.serve(mode="forking", work=1.0, name="forking") as forking:
+        conn = socket.create_connection(forking.address, timeout=2)
+        try:
+            conn.sendall(b"slow\n")
+            deadline = time.monotonic() + 2  # until the child runs its 1 s of work
+            while not psutil.Process().children() and time.monotonic() < deadline:
+                time.sleep(0.005)
+            other.stop()
+            again = socklab.serve(name="other", port=port)  # the port is free again at once
+            assert again.address[1] == port
+            again.stop()
+        finally:
+            conn.close()
+
+
+def test_a_full_forking_server_waits_for_its_own_children_only():
+    """At max_children, socketserver's collect_children waits for any child (waitpid(-1)):
+    it blocked the serve loop and reaped children that were not the server's."""
+    with socklab.serve(mode="forking", work=0.3, name="full") as server:
+        server.socketserver.max_children = 2
+        mine = socklab.spans.start_child(time.sleep, 0.6)
+        run = socklab.load(server, clients=4)
+        assert [c.reply for c in run.clients] == [b"WORK\n"] * 4
+        assert run.makespan >= 0.55, "two at a time: two rounds of 0.3 s"
+        assert mine.finish(timeout=5) == (None, 0), "the notebook's own child was left to its owner"
+
+
+class _Exits(socketserver.BaseRequestHandler):
+    def handle(self):
+        raise SystemExit(3)
+
+
+def test_a_handler_s_system_exit_is_reported_once():
+    with socklab.serve(_Exits, name="exits") as server:
+        with pytest.raises(socklab.HandlerError, match="SystemExit: 3"):
+            socklab.ask(server, b"hi\n")
+        time.sleep(0.1)  # the serve loop sees the SystemExit after the handler's report
+        assert [text.splitlines()[-1] for _, text in server.errors] == ["SystemExit: 3"]
+
+
+def test_a_failed_bind_of_a_forking_server_leaves_no_descriptor(tmp_path):
+    with socklab.serve(name="holder") as holder:
+        for _ in range(5):
+            with pytest.raises(socklab.SocklabError, match="already in use"):
+                socklab.serve(mode="forking", port=holder.address[1], name="clash")
