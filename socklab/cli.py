@@ -176,9 +176,10 @@ class ServerProcess:
 
     def __exit__(self, exc_type, exc, tb):
         code = self.stop()
-        if exc_type is None and (code != 0 or self.stderr.strip()):
-            raise ServerProcessError(f"{self.command} exited with code {code}"
-                                     f"{', and wrote to stderr: ' + self._last_error() if self.stderr.strip() else ''}")
+        if exc_type is None and code != 0:
+            raise ServerProcessError(f"{self.command} exited with code {code}: {self._last_error()}")
+        if exc_type is None and self.stderr.strip():
+            raise ServerProcessError(f"{self.command} wrote to stderr: {self._last_error()}")
 
     @property
     def pid(self) -> int:

@@ -329,7 +329,7 @@ def table(result: dict) -> str:
         ("fidelity_serial", "fidelity, serial (makespan / ideal)"),
         ("fidelity_threading", "fidelity, threading"),
         ("fidelity_forking", "fidelity, forking"),
-        ("course_seconds", "course, executing every notebook (s)"),
+        ("course_seconds", "course, executing the notebooks listed below (s)"),
         ("course_floor_seconds", "course floor: kernel start + deliberate waits (s)"),
         ("course_ratio", "course / floor"),
         ("lab_grading_seconds_max", "labs: grading one submission, slowest lab (s)"),
