@@ -68,6 +68,11 @@ check: $(STAMP)
 labs: $(STAMP)
 	$(BIN)/python tools/labs.py build $(LABS)
 
+# Measure the helpers and the course on this machine (minutes; not part of test). BENCH_ARGS="--quick" for a smoke run.
+.PHONY: bench
+bench: $(STAMP)
+	$(BIN)/python tools/bench.py $(BENCH_ARGS)
+
 # Ten runs of the notebook validation with one core kept busy (minutes; not part of test).
 soak: $(STAMP)
 	$(BIN)/python tools/soak.py $(SOAK_ARGS)

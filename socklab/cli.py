@@ -1,26 +1,48 @@
-"""The command line: serve a demo server from a terminal.
+"""The command line: serve a demo server from a terminal, or from another process.
 
     python -m socklab serve --kind tcp --mode threading --work 0.5
 
-prints one line, ``listening on 127.0.0.1:PORT`` (or the socket path), then
-serves the uppercase echo until Ctrl-C (SIGINT) or SIGTERM, and exits 0 after
-stopping everything it started. Talk to it from another terminal:
+prints one line, ``listening on 127.0.0.1:PORT`` (or the socket file's
+absolute path), then serves the uppercase echo until Ctrl-C (SIGINT) or
+SIGTERM, and exits 0 after stopping everything it started. Talk to it from
+another terminal:
 
     nc 127.0.0.1 PORT            (type lines; Ctrl-D to close)
     nc -u 127.0.0.1 PORT         (udp)
     nc -U /tmp/socklab-.../x.sock (unix)
+
+From Python, ``spawn_server`` runs that command in a process of its own, so
+the server's threads, memory and CPU time are its own and can be measured:
+
+    with spawn_server(mode="asyncio", work=0.1) as server:   # waits (bounded) for its line
+        socklab.load(server.address, clients=100)
+        psutil.Process(server.pid).num_threads()
+    # here the process has had SIGTERM, exited 0 and been reaped
+
+The benchmark (tools/bench.py), notebook 09 and tests/test_cli.py start their
+servers this way.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
+import re
+import selectors
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 
 from .errors import SocklabError
 from .kinds import KINDS, MODES, format_address
 from .registry import serve, stop_all
+
+PREFIX = "listening on "  # the first line the command prints: PREFIX + the address
+_UNIX_KINDS = ("unix", "unix-dgram")
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def _parser():
@@ -36,8 +58,6 @@ def _parser():
     s.add_argument("--path", default=None, help="socket file for unix kinds (default: a temporary one)")
     s.add_argument("--backlog", type=int, default=None, help="listen() queue length (default 128)")
     s.add_argument("--no-record", action="store_true", help="keep no per-request records (for benchmarks)")
-    sub.add_parser("bench", help="measure the helpers and the course on this machine (--help for options)",
-                   add_help=False)
     return parser
 
 
@@ -53,14 +73,8 @@ def _raise_stop(signum, frame):
 
 
 def main(argv=None) -> int:
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ["bench"]:
-        from .bench import main as bench
-
-        return bench(argv[1:])
-    parser = _parser()
-    args = parser.parse_args(argv)
-    unix = args.kind in ("unix", "unix-dgram")
+    args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
+    unix = args.kind in _UNIX_KINDS
     mismatch = None
     if unix and (args.port or args.host):
         mismatch = f"--kind {args.kind} serves on a socket file: use --path, not --host or --port"
@@ -69,7 +83,8 @@ def main(argv=None) -> int:
     if mismatch:
         print(f"socklab: {mismatch}", file=sys.stderr)
         return 2
-    previous = {signum: signal.signal(signum, _raise_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
+    for signum in _STOP_SIGNALS:
+        signal.signal(signum, _raise_stop)
     try:
         try:
             server = serve(kind=args.kind, mode=args.mode, work=args.work, cpu=args.cpu, host=args.host,
@@ -79,12 +94,226 @@ def main(argv=None) -> int:
             print(f"socklab: {exc}", file=sys.stderr)
             return 2
         address = server.address
-        print(f"listening on {address if isinstance(address, str) else format_address(address)}", flush=True)
+        if isinstance(address, str) and not address.startswith("\0"):
+            address = os.path.abspath(address)  # usable from any working directory
+        print(f"{PREFIX}{format_address(address)}", flush=True)
         while True:
             time.sleep(3600)  # a signal interrupts the sleep and raises _Stop
     except _Stop:
         return 0
     finally:
-        for signum in previous:  # a second Ctrl-C must not interrupt the clean-up
+        for signum in _STOP_SIGNALS:  # a second Ctrl-C must not interrupt the clean-up
             signal.signal(signum, signal.SIG_IGN)
         stop_all()
+
+
+# --------------------------------------------------- the server in another process
+class ServerProcessError(SocklabError):
+    """A ``python -m socklab serve`` process did not start, or did not stop, as it should."""
+
+
+def address_from_line(line: str):
+    """The address in the command's first line: ``(host, port)``, or a socket file's path.
+
+    ``"listening on 127.0.0.1:5000"`` -> ``("127.0.0.1", 5000)``;
+    ``"listening on [::1]:5000"`` -> ``("::1", 5000)``;
+    ``"listening on /tmp/socklab-x/a.sock"`` -> ``"/tmp/socklab-x/a.sock"``.
+    Anything else raises ValueError naming the line.
+    """
+    text = line[:-1] if line.endswith("\n") else line
+    where = text[len(PREFIX):] if text.startswith(PREFIX) else ""
+    if where and where == where.strip():
+        if where.startswith("/"):
+            return where
+        match = re.fullmatch(r"\[([^\[\]\s]+)\]:(\d+)|([^:\[\]\s/]+):(\d+)", where)
+        if match:
+            host = match.group(1) or match.group(3)
+            port = int(match.group(2) or match.group(4))
+            if 0 < port < 65536:
+                return host, port
+    raise ValueError(f"expected 'listening on HOST:PORT' or 'listening on /PATH', got {line!r}")
+
+
+class ServerProcess:
+    """``python -m socklab serve ARGS`` running in a process of its own.
+
+    ``spawn_server()`` makes one and waits for its address; tests that need the
+    raw command line (bad arguments, say) make one directly and call
+    ``wait_for_address()``. ``stop()``, or the end of a ``with`` block, ends
+    the process and reaps it. Every wait is bounded.
+
+    address   ``(host, port)`` or a socket path, once the first line is read
+    pid       the process id (``psutil.Process(server.pid)`` to measure it)
+    line      the first line it printed, without its newline
+    stdout    everything it printed so far (the whole of it after it ended)
+    stderr    everything it wrote to stderr (kept in a temporary file, so a
+              chatty server can never block on a full pipe)
+    returncode  its exit code once it ended, else None
+    """
+
+    def __init__(self, *args: str, cwd=None, env=None):
+        self.args = tuple(str(arg) for arg in args)
+        self.command = " ".join(("python -m socklab serve", *self.args))
+        self.address = self.line = self.returncode = None
+        self._out = b""
+        self._ended_stdout = False
+        self._err_file = tempfile.TemporaryFile()
+        self._err = None
+        try:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "socklab", "serve", *self.args], bufsize=0,
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self._err_file, cwd=cwd, env=env)
+        except BaseException:
+            self._err_file.close()
+            raise
+
+    def __repr__(self):
+        state = "running" if self.returncode is None else f"exited {self.returncode}"
+        where = format_address(self.address) if self.address is not None else "no address yet"
+        return f"<socklab serve process {self.pid}: {where}, {state}>"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        code = self.stop()
+        if exc_type is None and code != 0:
+            raise ServerProcessError(f"{self.command} exited with code {code}: {self._last_error()}")
+        if exc_type is None and self.stderr.strip():
+            raise ServerProcessError(f"{self.command} wrote to stderr: {self._last_error()}")
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    @property
+    def stdout(self) -> str:
+        return self._out.decode(errors="replace")
+
+    @property
+    def stderr(self) -> str:
+        if self._err is not None:
+            return self._err
+        size = os.fstat(self._err_file.fileno()).st_size
+        # pread leaves alone the file offset the child shares with us
+        return os.pread(self._err_file.fileno(), size, 0).decode(errors="replace")
+
+    def _last_error(self) -> str:
+        lines = [line.strip() for line in self.stderr.splitlines() if line.strip()]
+        return lines[-1] if lines else "nothing on stderr"
+
+    def _read_stdout(self, deadline: float, enough) -> None:
+        """Read stdout into self._out until enough() or its end, or until the deadline."""
+        fd = self.process.stdout.fileno()
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            while not (enough() or self._ended_stdout):
+                left = deadline - time.monotonic()
+                if left <= 0 or not selector.select(left):
+                    return
+                chunk = os.read(fd, 65536)
+                self._out += chunk
+                self._ended_stdout = not chunk
+
+    def wait_for_address(self, timeout: float = 30.0):
+        """Read the first line (within ``timeout`` seconds) and return the address in it.
+
+        Raises ServerProcessError, in one line, if the process ends first (with
+        the last line of its stderr: the reason) or prints no line in time.
+        """
+        if self.address is not None:
+            return self.address
+        self._read_stdout(time.monotonic() + timeout, lambda: b"\n" in self._out)
+        if b"\n" not in self._out:
+            if self._ended_stdout or self.process.poll() is not None:
+                try:
+                    code = self.process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    code = "unknown: it still runs"
+                raise ServerProcessError(f"{self.command} exited (code {code}) before printing its address: "
+                                         f"{self._last_error()}")
+            raise ServerProcessError(f"{self.command} printed no address within {timeout:g} s")
+        self.line = self._out.split(b"\n", 1)[0].decode(errors="replace")
+        try:
+            self.address = address_from_line(self.line)
+        except ValueError as exc:
+            raise ServerProcessError(f"{self.command}: {exc}") from None
+        return self.address
+
+    def wait(self, timeout: float) -> int:
+        """Wait up to ``timeout`` s for the process to end by itself; return its exit code.
+
+        subprocess.TimeoutExpired if it still runs then (it is left running: stop() it).
+        """
+        if self.returncode is None:
+            self.process.wait(timeout)
+            self._collect()
+        return self.returncode
+
+    def stop(self, signum: int = signal.SIGTERM, timeout: float = 5.0) -> int:
+        """Send ``signum`` (SIGTERM: socklab stops everything and exits 0), reap the
+        process and return its exit code (negative: the signal that ended it).
+
+        If it still runs ``timeout`` seconds later, it is killed and reaped, and
+        ServerProcessError says so. Stopping a stopped process returns its code.
+        """
+        if self.returncode is not None:
+            return self.returncode
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+                with contextlib.suppress(ServerProcessError):
+                    self._collect()
+                raise ServerProcessError(f"{self.command} still ran {timeout:g} s after "
+                                         f"{signal.Signals(signum).name}: killed it") from None
+        return self._collect()
+
+    def _collect(self, timeout: float = 5.0) -> int:
+        """After the exit: the rest of stdout and all of stderr; close both; the exit code."""
+        self._read_stdout(time.monotonic() + timeout, lambda: False)
+        self.returncode = self.process.returncode
+        self.process.stdout.close()
+        self._err = self.stderr
+        self._err_file.close()
+        if not self._ended_stdout:
+            raise ServerProcessError(f"{self.command} exited, but its stdout stayed open {timeout:g} s: "
+                                     "a process it started still runs")
+        return self.returncode
+
+
+def spawn_server(*, kind: str = "tcp", mode: str = "serial", work: float = 0.0, cpu: bool = False,
+                 host=None, port: int = 0, path=None, backlog=None, record: bool = True,
+                 timeout: float = 30.0) -> ServerProcess:
+    """Start ``python -m socklab serve`` in a process of its own; return it once it listens.
+
+    The options are ``serve()``'s, for the built-in uppercase echo. ``timeout``
+    bounds the wait for the address line (starting Python and importing socklab
+    takes about a second, more on a busy machine). The returned ServerProcess
+    has ``.address`` and ``.pid``; ``stop()`` or the end of its ``with`` block
+    sends SIGTERM, reaps it and, in a ``with`` block, raises if it did not exit
+    0 or wrote to stderr. If the process ends before printing its address
+    (a wrong option: the command's own one-line error) or prints nothing in
+    time, it is stopped and ServerProcessError says so in one line.
+    """
+    args = ["--kind", kind, "--mode", mode]
+    if work:
+        args += ["--work", str(work)]
+    if cpu:
+        args.append("--cpu")
+    for option, value in (("--host", host), ("--port", port or None), ("--path", path), ("--backlog", backlog)):
+        if value is not None:
+            args += [option, str(value)]
+    if not record:
+        args.append("--no-record")
+    server = ServerProcess(*args)
+    try:
+        server.wait_for_address(timeout)
+    except BaseException:
+        with contextlib.suppress(ServerProcessError):
+            server.stop(signal.SIGKILL)
+        raise
+    return server

@@ -12,12 +12,11 @@ reaped by the ``cli`` fixture, whatever happens in the test.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import queue
 import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -25,6 +24,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from socklab.cli import ServerProcess, ServerProcessError, address_from_line, spawn_server
 from socklab.kinds import ipv6_available
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,73 +48,35 @@ def _env():
 
 
 class Cli:
-    """One ``python -m socklab serve`` process, with its output read by threads."""
+    """One ``python -m socklab serve`` process (socklab.cli.ServerProcess, the code that
+    notebook 09 and the benchmark use too) and the children it forks."""
 
     def __init__(self, *args: str, tmp_path: Path):
         self.args = args
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "socklab", "serve", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            cwd=tmp_path,
-            env=_env(),
-        )
-        self.stdout_lines: list[str] = []
-        self.stderr_text: list[str] = []
-        self._lines: queue.Queue = queue.Queue()
-        self._out_thread = threading.Thread(target=self._read_stdout, daemon=True)
-        self._err_thread = threading.Thread(target=self._read_stderr, daemon=True)
-        self._out_thread.start()
-        self._err_thread.start()
+        self.server = ServerProcess(*args, cwd=tmp_path, env=_env())
+        self.proc = self.server.process
         self.children: dict[int, psutil.Process] = {}
-        self._first = None
-
-    def _read_stdout(self):
-        for line in self.proc.stdout:
-            self.stdout_lines.append(line)
-            self._lines.put(line)
-        self._lines.put(None)  # end of stream
-
-    def _read_stderr(self):
-        self.stderr_text.append(self.proc.stderr.read())
 
     # ------------------------------------------------------------- reading
     def first_line(self, timeout: float = START_TIMEOUT) -> str:
-        """The first line on stdout (read once, then remembered)."""
-        if self._first is not None:
-            return self._first
+        """The first line on stdout, as printed (newline included)."""
         try:
-            line = self._lines.get(timeout=timeout)
-        except queue.Empty:
-            pytest.fail(f"no line on stdout within {timeout} s from socklab {' '.join(self.args)}")
-        if line is None:
-            self.wait(timeout=5)
-            pytest.fail(
-                f"socklab {' '.join(self.args)} closed stdout without a line; exit code "
-                f"{self.proc.returncode}, stderr: {self.stderr()!r}"
-            )
-        self._first = line
-        return line
+            self.server.wait_for_address(timeout)
+        except ServerProcessError as exc:
+            pytest.fail(str(exc))
+        return self.server.line + "\n"
 
     def address(self):
-        """Parse the first line into a socket address: (host, port) or a path."""
-        line = self.first_line()
-        assert line.startswith("listening on ") and line.endswith("\n"), repr(line)
-        where = line[len("listening on ") : -1]
-        assert where and where == where.strip(), repr(line)
-        if where.startswith("/"):
-            return where
-        host, sep, port = where.rpartition(":")
-        assert sep and port.isdigit(), repr(line)
-        if host.startswith("["):
-            assert host.endswith("]"), repr(line)
-            host = host[1:-1]
-        return host, int(port)
+        """The socket address in the first line: (host, port) or a path."""
+        self.first_line()
+        return self.server.address
+
+    @property
+    def stdout_lines(self) -> list:
+        return self.server.stdout.splitlines(keepends=True)
 
     def stderr(self) -> str:
-        return "".join(self.stderr_text)
+        return self.server.stderr
 
     # ------------------------------------------------------------ children
     def collect_children(self) -> list:
@@ -149,24 +111,21 @@ class Cli:
 
     # ------------------------------------------------------------ stopping
     def wait(self, timeout: float) -> int:
-        rc = self.proc.wait(timeout=timeout)
-        self._out_thread.join(timeout=5)
-        self._err_thread.join(timeout=5)
-        return rc
+        """Its exit code, once it ends by itself (subprocess.TimeoutExpired if not within ``timeout``)."""
+        try:
+            return self.server.wait(timeout)
+        except ServerProcessError as exc:
+            pytest.fail(str(exc))
 
     def signal_and_wait(self, signum=signal.SIGTERM, timeout: float = STOP_TIMEOUT):
-        """Send ``signum``; return (exit code, seconds it took). Fails if it took longer than ``timeout``."""
+        """Send ``signum``; return (exit code, seconds it took). Fails if it took longer than
+        ``timeout``, or if its stdout stayed open after it exited (a child still holds it)."""
         t0 = time.monotonic()
-        self.proc.send_signal(signum)
         try:
-            rc = self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"socklab {' '.join(self.args)} still ran {timeout} s after {signal.Signals(signum).name}")
-        elapsed = time.monotonic() - t0
-        self._out_thread.join(timeout=5)
-        self._err_thread.join(timeout=5)
-        assert not self._out_thread.is_alive(), "stdout stayed open after the CLI exited: a child still holds it"
-        return rc, elapsed
+            rc = self.server.stop(signum, timeout)
+        except ServerProcessError as exc:
+            pytest.fail(str(exc))
+        return rc, time.monotonic() - t0
 
     def kill(self):
         """Leave nothing behind, whatever the test did."""
@@ -177,22 +136,13 @@ class Cli:
             pass
         if self.proc.poll() is None:
             self.proc.kill()
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            pass
         for child in children:
             try:
                 child.kill()
             except psutil.NoSuchProcess:
                 pass
-        self._out_thread.join(timeout=5)
-        self._err_thread.join(timeout=5)
-        for stream in (self.proc.stdout, self.proc.stderr):
-            try:
-                stream.close()
-            except Exception:
-                pass
+        with contextlib.suppress(ServerProcessError, subprocess.TimeoutExpired):
+            self.server.stop(signal.SIGKILL, timeout=10)  # reaps it and closes its pipe and file
 
 
 @pytest.fixture
@@ -616,3 +566,104 @@ def test_an_event_loop_out_of_descriptors_waits_instead_of_spinning(cli, mode):
             client.close()
     assert used < 0.3, f"the server used {used:.2f} s of CPU in 1 s while out of descriptors"
     assert stream_exchange(address, b"again\n") == b"AGAIN\n", "it serves again once descriptors are free"
+
+
+# ------------------------------------------- spawn_server: the CLI from Python
+@pytest.mark.parametrize(
+    "line, address",
+    [
+        ("listening on 127.0.0.1:5000\n", ("127.0.0.1", 5000)),
+        ("listening on [::1]:65535", ("::1", 65535)),
+        ("listening on /tmp/socklab-x/cli.sock\n", "/tmp/socklab-x/cli.sock"),
+    ],
+)
+def test_address_from_line_reads_each_form_the_cli_prints(line, address):
+    assert address_from_line(line) == address
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["", "listening on \n", "listening on  127.0.0.1:5000", "Listening on 127.0.0.1:5000", "127.0.0.1:5000",
+     "listening on 127.0.0.1", "listening on 127.0.0.1:port", "listening on 127.0.0.1:0",
+     "listening on 127.0.0.1:70000", "listening on ::1:5000", "listening on [::1:5000", "listening on rel.sock",
+     "listening on 127.0.0.1:5000\nmore\n"],
+)
+def test_address_from_line_rejects_anything_else(line):
+    with pytest.raises(ValueError, match="expected 'listening on HOST:PORT' or 'listening on /PATH', got"):
+        address_from_line(line)
+
+
+def _my_children() -> set:
+    return {child.pid for child in psutil.Process().children(recursive=True)}
+
+
+def test_spawn_server_serves_then_the_with_block_reaps_it():
+    before = _my_children()
+    with spawn_server(mode="threading", work=0.01, backlog=16, record=False) as server:
+        assert server.address[0] == "127.0.0.1" and server.line.startswith("listening on 127.0.0.1:")
+        assert stream_exchange(server.address, b"far\n") == b"FAR\n"
+        assert server.pid in _my_children() and server.returncode is None
+    assert server.returncode == 0 and server.stdout == server.line + "\n" and server.stderr == ""
+    assert _my_children() == before, "the with block left the server process behind"
+    assert server.stop() == 0, "stopping a stopped server returns its exit code"
+
+
+def test_a_relative_unix_path_is_printed_absolute(sock_dir):
+    """Another process, in another folder, can connect to the path it reads."""
+    with ServerProcess("--kind", "unix", "--path", "rel.sock", cwd=sock_dir) as server:
+        assert server.wait_for_address() == str(sock_dir / "rel.sock")
+        assert stream_exchange(server.address, b"here\n") == b"HERE\n"
+    assert not (sock_dir / "rel.sock").exists()
+
+
+@pytest.mark.parametrize(
+    "options, reason",
+    [
+        (dict(port=70000), "socklab: port must be an int from 0 to 65535"),
+        (dict(kind="tpc"), "error: argument --kind: invalid choice: 'tpc'"),
+        (dict(kind="unix", host="127.0.0.1"), "socklab: --kind unix serves on a socket file: use --path"),
+    ],
+    ids=["port", "kind", "host-on-unix"],
+)
+def test_spawn_server_that_exits_raises_its_reason_in_one_line(options, reason):
+    before = _my_children()
+    with pytest.raises(ServerProcessError) as raised:
+        spawn_server(**options)
+    message = str(raised.value)
+    assert "\n" not in message and "exited (code 2) before printing its address: " in message, message
+    assert message.startswith("python -m socklab serve --kind ") and reason in message, message
+    assert _my_children() == before
+
+
+def test_spawn_server_that_prints_nothing_in_time_raises_and_is_killed():
+    before = _my_children()
+    with pytest.raises(ServerProcessError, match=r"^python -m socklab serve .* printed no address within 0.001 s$"):
+        spawn_server(timeout=0.001)  # starting Python alone takes far longer
+    assert _my_children() == before, "the server that printed nothing in time was left running"
+
+
+def test_a_server_killed_from_outside_fails_its_with_block():
+    with pytest.raises(ServerProcessError, match=r"exited with code -9: nothing on stderr$"):
+        with spawn_server() as server:
+            os.kill(server.pid, signal.SIGKILL)
+            server.process.wait(IO_TIMEOUT)
+
+
+def test_a_server_that_writes_to_stderr_fails_its_with_block():
+    env = dict(os.environ, PYTHONVERBOSE="1")  # the interpreter writes every import to stderr
+    with pytest.raises(ServerProcessError, match=r"^python -m socklab serve wrote to stderr: "):
+        with ServerProcess(env=env) as server:
+            server.wait_for_address(START_TIMEOUT)
+    assert server.stderr.count("\n") > 10
+
+
+def test_a_server_that_ignores_sigterm_is_killed_after_the_timeout():
+    before = _my_children()
+    server = spawn_server()
+    os.kill(server.pid, signal.SIGSTOP)  # a stopped process cannot act on SIGTERM; SIGKILL still ends it
+    t0 = time.monotonic()
+    with pytest.raises(ServerProcessError, match=r"still ran 0.5 s after SIGTERM: killed it$"):
+        server.stop(timeout=0.5)
+    assert 0.5 <= time.monotonic() - t0 < 0.5 + STOP_TIMEOUT
+    assert server.returncode == -signal.SIGKILL
+    assert _my_children() == before

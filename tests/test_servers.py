@@ -87,17 +87,6 @@ def test_stop_is_fast(mode):
     assert statistics.median(times) < 0.05, times
 
 
-def test_stdlib_shutdown_is_slow_which_is_why_socklab_wakes_its_loop():
-    from socklab.bench import stdlib_shutdown_seconds
-
-    stdlib = stdlib_shutdown_seconds()
-    with socklab.serve() as ours:
-        start = time.perf_counter()
-        ours.stop()
-        fast = time.perf_counter() - start
-    assert stdlib > 10 * fast, (stdlib, fast)
-
-
 @pytest.mark.parametrize("kind", ["unix", "unix-dgram"])
 def test_socket_files_are_removed(kind, sock_dir):
     tmp_path = sock_dir

@@ -143,17 +143,18 @@ def autograder_zip(name: str, dest: Path) -> Path:
     return target
 
 
-def grade(name: str, folder: Path, out: Path, timeout: float) -> list:
-    """``otter run`` each submission in ``folder``, each bounded by ``timeout``; write a CSV.
+def grade(name: str, folder: Path, out: Path, timeout: float, *, archive: Path = None, quiet: bool = False) -> list:
+    """``otter run`` each submission in ``folder``, each bounded by ``timeout``; write a CSV; return its rows.
 
     A submission is a notebook, or a zip as the lab's export cell writes it
-    (the notebook inside; ``otter run`` takes either).
+    (the notebook inside; ``otter run`` takes either). ``archive``: the lab's
+    autograder zip if already built (``autograder_zip``; the benchmark builds
+    it outside the time it measures), else it is built here. ``quiet``: print
+    no line per submission.
     """
-    with tempfile.TemporaryDirectory() as tmp:
-        return _grade(autograder_zip(name, Path(tmp)), folder, out, timeout)
-
-
-def _grade(archive: Path, folder: Path, out: Path, timeout: float, quiet: bool = False) -> list:
+    if archive is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return grade(name, folder, out, timeout, archive=autograder_zip(name, Path(tmp)), quiet=quiet)
     rows, questions = [], []
     submissions = sorted({path for pattern in SUBMISSIONS for path in folder.glob(pattern)})
     if not submissions:

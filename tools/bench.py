@@ -1,4 +1,4 @@
-"""``python -m socklab bench``: measure the helpers and the course on this machine.
+"""``python tools/bench.py`` (``make bench``): measure the helpers and the course on this machine.
 
 A course about concurrency must itself be measured. Each comparison runs side
 by side in one run, on the machine at hand:
@@ -14,7 +14,10 @@ by side in one run, on the machine at hand:
 * the course: the time to execute each notebook against its floor (kernel
   start-up plus the waits a notebook asks for on purpose).
 
-A table by default; ``--json`` for machines; ``--quick`` for a smoke test.
+A table by default; ``--json`` for machines; ``--quick`` for a smoke test
+(small counts, and only the first notebook). It needs the repository (the
+notebooks, and tools/labs.py to grade the labs), so it lives here, not in the
+installed package.
 """
 
 from __future__ import annotations
@@ -27,14 +30,16 @@ import resource
 import socket
 import socketserver
 import statistics
-import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
-from .clients import load
-from .registry import serve
+import labs as lab_tool  # tools/labs.py: this script's folder is first on sys.path
+from socklab import load, serve
+from socklab.cli import spawn_server
+
+ROOT = Path(__file__).resolve().parent.parent
 
 TARGETS = {
     "stop_ms_socklab": ("<", 5.0),
@@ -162,14 +167,8 @@ def _raise_file_limit(needed: int):
 def _one_scale_run(mode: str, connections: int, work: float) -> dict:
     import psutil
 
-    command = [sys.executable, "-m", "socklab", "serve", "--mode", mode, "--work", str(work),
-               "--backlog", str(min(4096, max(128, connections)))]
-    proc = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    try:
-        line = _read_line(proc, 20)
-        host, port = line.rsplit(" ", 1)[1].rsplit(":", 1)
-        address = (host.strip("[]"), int(port))
-        server = psutil.Process(proc.pid)
+    with spawn_server(mode=mode, work=work, backlog=min(4096, max(128, connections))) as process:
+        server = psutil.Process(process.pid)
         baseline_rss = server.memory_info().rss
         peaks = {"threads": server.num_threads(), "rss": baseline_rss}
         sampling = threading.Event()
@@ -185,42 +184,21 @@ def _one_scale_run(mode: str, connections: int, work: float) -> dict:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
-        run = load(address, clients=connections, timeout=30 + work, strict=False)
-        sampling.set()
-        sampler.join()
-        return {
-            "server": mode,
-            "connections": connections,
-            "seconds": round(run.makespan, 3),
-            "ideal_seconds": work,
-            "failed": len(run.failed),
-            "peak_threads": peaks["threads"],
-            "peak_rss_mb": round(peaks["rss"] / 2**20, 1),
-            "rss_growth_mb": round((peaks["rss"] - baseline_rss) / 2**20, 1),
-        }
-    finally:
-        proc.terminate()
         try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        if proc.stdout:
-            proc.stdout.close()
-
-
-def _read_line(proc, timeout) -> str:
-    """The server's first line, or a clear error: never a hang."""
-    import selectors
-
-    with selectors.DefaultSelector() as selector:
-        selector.register(proc.stdout, selectors.EVENT_READ)
-        if not selector.select(timeout):
-            raise RuntimeError(f"the benchmark server printed nothing within {timeout} s")
-    line = proc.stdout.readline().strip()
-    if not line.startswith("listening on "):
-        raise RuntimeError(f"unexpected first line from the benchmark server: {line!r}")
-    return line
+            run = load(process.address, clients=connections, timeout=30 + work, strict=False)
+        finally:
+            sampling.set()
+            sampler.join()
+    return {
+        "server": mode,
+        "connections": connections,
+        "seconds": round(run.makespan, 3),
+        "ideal_seconds": work,
+        "failed": len(run.failed),
+        "peak_threads": peaks["threads"],
+        "peak_rss_mb": round(peaks["rss"] / 2**20, 1),
+        "rss_growth_mb": round((peaks["rss"] - baseline_rss) / 2**20, 1),
+    }
 
 
 def scale(connections: int = 1000, work: float = 0.5) -> dict:
@@ -242,8 +220,8 @@ def _kernel_startup(runs: int = 3) -> float:
     return statistics.median(times)
 
 
-def course(root: Path) -> dict:
-    """Execute each notebook in a fresh kernel; compare with its floor.
+def course(limit: int = None) -> dict:
+    """Execute each notebook (the first ``limit`` of them) in a fresh kernel; compare with its floor.
 
     A notebook's floor is kernel start-up (measured here) plus the waits it asks
     for on purpose, which it declares in its metadata: ``socklab.floor_seconds``.
@@ -251,7 +229,7 @@ def course(root: Path) -> dict:
     import nbformat
     from nbclient import NotebookClient
 
-    notebooks = sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    notebooks = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))[:limit]
     if not notebooks:
         return {}
     startup = _kernel_startup()
@@ -276,27 +254,20 @@ def course(root: Path) -> dict:
     }
 
 
-def labs(root: Path) -> dict:
+def lab_grading() -> dict:
     """Grade each lab's solution as an instructor would (``otter run``, no Docker); time it."""
-    import importlib.util
     import shutil
     import tempfile
 
-    tool = root / "tools" / "labs.py"
-    if not tool.exists():
-        return {}
-    spec = importlib.util.spec_from_file_location("socklab_labs_tool", tool)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
     rows = []
-    for name in module.lab_names():
+    for name in lab_tool.lab_names():
         with tempfile.TemporaryDirectory() as tmp:
-            archive = module.autograder_zip(name, Path(tmp) / "zip")
+            archive = lab_tool.autograder_zip(name, Path(tmp) / "zip")  # built outside the time measured
             folder = Path(tmp) / "submissions"
             folder.mkdir()
-            shutil.copy(root / "labs" / "autograder" / name / f"{name}.ipynb", folder / "solution.ipynb")
+            shutil.copy(lab_tool.AUTOGRADER / name / f"{name}.ipynb", folder / "solution.ipynb")
             start = time.perf_counter()
-            (row,) = module._grade(archive, folder, Path(tmp) / "grades.csv", timeout=600, quiet=True)
+            (row,) = lab_tool.grade(name, folder, Path(tmp) / "grades.csv", timeout=600, archive=archive, quiet=True)
             seconds = time.perf_counter() - start
         rows.append({"lab": name, "grading_seconds": round(seconds, 1),
                      "score": f"{row.get('total')}/{row.get('possible')}", "error": row.get("error", "")})
@@ -332,10 +303,9 @@ def run(quick: bool = False, sections=SECTIONS) -> dict:
     if "scale" in sections:
         result.update(scale(connections=50 if quick else 1000, work=0.1 if quick else 0.5))
     if "course" in sections:
-        root = Path(__file__).resolve().parent.parent
-        result.update(course(root))
+        result.update(course(limit=1 if quick else None))
     if "labs" in sections and not quick:
-        result.update(labs(Path(__file__).resolve().parent.parent))
+        result.update(lab_grading())
     return result
 
 
@@ -359,7 +329,7 @@ def table(result: dict) -> str:
         ("fidelity_serial", "fidelity, serial (makespan / ideal)"),
         ("fidelity_threading", "fidelity, threading"),
         ("fidelity_forking", "fidelity, forking"),
-        ("course_seconds", "course, executing every notebook (s)"),
+        ("course_seconds", "course, executing the notebooks listed below (s)"),
         ("course_floor_seconds", "course floor: kernel start + deliberate waits (s)"),
         ("course_ratio", "course / floor"),
         ("lab_grading_seconds_max", "labs: grading one submission, slowest lab (s)"),
@@ -386,12 +356,17 @@ def table(result: dict) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m socklab bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python tools/bench.py", description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    parser.add_argument("--quick", action="store_true", help="small counts: a smoke test, not a measurement")
+    parser.add_argument("--quick", action="store_true",
+                        help="small counts, one notebook, no labs: a smoke test, not a measurement")
     parser.add_argument("--only", nargs="+", choices=list(SECTIONS), help="run only these sections")
     args = parser.parse_args(argv)
     result = run(quick=args.quick, sections=tuple(args.only or SECTIONS))
     print(json.dumps(result, indent=2) if args.json else table(result))
     missed = [k for k in TARGETS if k in result and _verdict(k, result[k]).endswith("MISSED")]
     return 1 if missed and not args.quick else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
