@@ -334,7 +334,7 @@ class Experiment(widgets.VBox):
         import contextlib
         import io
 
-        from .grading import within
+        from .timeouts import TookTooLong, within
 
         printed = io.StringIO()
         name = f"{self.function.__name__}()"
@@ -342,10 +342,8 @@ class Experiment(widgets.VBox):
             try:
                 result = within(self.timeout, lambda: self.function(**settings), what=name,
                                 hint="bound every wait with a timeout (settimeout, or timeout=)")
-            except AssertionError as exc:
-                if str(exc).startswith(f"{name} did not return within"):
-                    raise TimeoutError(str(exc)) from None
-                raise
+            except TookTooLong as exc:
+                raise TimeoutError(str(exc)) from None
         return printed.getvalue(), result
 
     def run(self):
