@@ -18,6 +18,7 @@ from .inside import check_base, check_raises, trace_request
 from .kinds import MODES, STREAM_KINDS, normalise
 from .registry import serve
 from .timeline import compare
+from .timeouts import TookTooLong, within
 
 
 @dataclass(frozen=True)
@@ -330,18 +331,14 @@ class Experiment(widgets.VBox):
         import contextlib
         import io
 
-        from .grading import within
-
         printed = io.StringIO()
         name = f"{self.function.__name__}()"
         with contextlib.redirect_stdout(printed):
             try:
                 result = within(self.timeout, lambda: self.function(**settings), what=name,
                                 hint="bound every wait with a timeout (settimeout, or timeout=)")
-            except AssertionError as exc:
-                if str(exc).startswith(f"{name} did not return within"):
-                    raise TimeoutError(str(exc)) from None
-                raise
+            except TookTooLong as exc:
+                raise TimeoutError(str(exc)) from None
         return printed.getvalue(), result
 
     def run(self):

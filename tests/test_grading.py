@@ -1034,6 +1034,26 @@ def test_within_works_off_the_main_thread():
     time.sleep(0.5)  # the abandoned call ends on its own
 
 
+def test_within_raises_its_own_type_a_failed_check_not_a_timeout_error():
+    """The check giving up is TookTooLong, an AssertionError a grader counts as a failure; a learner's own
+    TimeoutError (often the right answer) comes through as it was raised, never mistaken for it."""
+    from socklab.timeouts import TookTooLong
+
+    assert grading.TookTooLong is TookTooLong
+    a, b = socket.socketpair()
+    try:
+        with pytest.raises(TookTooLong, match="recv\\(\\) did not return within 0.2 s") as caught:
+            grading.within(0.2, b.recv, 10)
+        assert isinstance(caught.value, AssertionError) and not isinstance(caught.value, TimeoutError)
+        b.settimeout(0.05)
+        with pytest.raises(TimeoutError) as caught:
+            grading.within(1, b.recv, 10)
+        assert not isinstance(caught.value, TookTooLong)
+    finally:
+        a.close()
+        b.close()
+
+
 class SpinningHandler(socketserver.StreamRequestHandler):
     def handle(self):
         while True:

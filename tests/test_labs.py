@@ -217,7 +217,7 @@ def test_the_classroom_copy_has_no_solutions(tmp_path):
         assert (dest / "labs" / name / "tests").is_dir()
     texts = [p.read_text(errors="replace") for p in dest.rglob("*") if p.is_file() and p.suffix in (".ipynb", ".py")]
     assert not any("BEGIN SOLUTION" in t or "'hidden': True" in t for t in texts)
-    assert (dest / "socklab" / "grading.py").exists(), "the checks ship with the course"
+    assert (dest / "socklab" / "grading" / "__init__.py").exists(), "the checks ship with the course"
 
 
 def test_the_labs_tool_explains_a_wrong_command():
@@ -232,7 +232,9 @@ def test_the_autograder_zip_carries_every_test_and_socklab(tmp_path):
         names = zipped.namelist()
         tests = "".join(zipped.read(n).decode() for n in names if n.startswith("tests/"))
         environment = zipped.read("environment.yml").decode()
-    assert "files/socklab/grading.py" in names, "the checks travel with the zip"
+    modules = {f"files/{path.relative_to(ROOT).as_posix()}" for path in (ROOT / "socklab").rglob("*.py")}
+    assert "files/socklab/grading/__init__.py" in modules, "the checks travel with the zip"
+    assert modules <= set(names), f"missing from the zip: {sorted(modules - set(names))}"
     assert "'hidden': True" in tests
     assert "python=3.11" in environment and "psutil" in environment
 

@@ -15,7 +15,7 @@ Layout:
     labs/autograder/LAB/         for instructors: the solution notebook and every test
 
 The autograder zip carries a copy of socklab (the checks live in
-socklab/grading.py), so it is built when needed, never committed: a change to
+socklab/grading/), so it is built when needed, never committed: a change to
 socklab needs no rebuild of the labs. ``otter assign`` writes a random id into
 the cells it adds and a timestamp into the zip; both are made fixed here, so
 building twice gives the same bytes and ``check`` can compare.
