@@ -9,7 +9,7 @@ It keeps the plumbing out of the notebooks, so they can show socket code:
     socklab.plot_timeline(run)                            # who waited, who was served, by whom
     server.stop()                                         # milliseconds; nothing left behind
 
-How a live server works: read ``servers`` and ``mixin`` (about 500 lines).
+How a live server works: read ``servers`` and ``mixin`` (about 600 lines).
 
 The modules, in layers: each imports only from the layers below it, so any
 module can be read knowing only what is under it (tests/test_architecture.py
@@ -22,10 +22,11 @@ keeps it so)::
     eventloop                    the selectors and asyncio servers: one thread for every client
     servers                      Server: the serve loop in a thread, and stop() that leaves nothing
     mixin                        LabMixIn: what socklab adds to a genuine socketserver class
-    records  handlers            what each request did, kept across threads and forked children; the echo
-    kinds  stopping  tracebacks  kinds, modes, addresses; work() and stopping handlers; readable errors
-    children  display  timeouts  forked children reaped; figures in notebooks; a call bounded in time
-    checks  pairs                a claim checked live; a connected TCP pair (notebooks 02 to 04)
+    records  handlers  children  what each request did, kept across threads and forked children;
+                                 the built-in echo; forked children reaped, and closing what they inherit
+    kinds  stopping  tracebacks  (one layer) kinds, modes, addresses; work() and stopping handlers;
+    display  timeouts            a handler's error as a learner reads it; figures in notebooks;
+    checks  pairs                a call bounded in time; a claim checked live; a connected TCP pair
     errors                       the exceptions, each naming its fix
 
 Module names as written in code: ``errors``, ``kinds``, ``stopping``,
@@ -41,9 +42,9 @@ from .environment import environment, free_cores, gil_enabled, needs
 from .errors import HandlerError, SocklabError, StopTimeout
 from .handlers import UpperDatagramHandler, UpperEchoHandler
 from .inside import Trace, plot_classes, server_classes, trace_request
-from .pairs import connected_pair, wait_until_queued
 from .kinds import KINDS, MODES, format_address
 from .mixin import server_class
+from .pairs import connected_pair, wait_until_queued
 from .records import Request
 from .registry import running, serve, stop_all
 from .servers import Server

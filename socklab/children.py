@@ -30,6 +30,8 @@ import time
 import weakref
 from contextlib import contextmanager
 
+from .kinds import check_timeout
+
 _closed_in_children = weakref.WeakSet()
 _kept = threading.local()
 
@@ -78,13 +80,6 @@ def die_with_thread(parent_pid: int) -> None:
         os._exit(1)
 
 
-def _seconds(value, name):
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError(f"{name} must be a number of seconds, e.g. {name}=10; got {value!r}")
-    if not 0 < value <= 3600:
-        raise ValueError(f"{name} must be above 0 and at most 3600, e.g. {name}=10; got {value!r}")
-
-
 class Child:
     """A forked child running one function; its return value comes back pickled, down a pipe.
 
@@ -119,7 +114,7 @@ class Child:
         after ``timeout`` seconds is killed. The exit code is the one the child
         chose, or minus the signal number that ended it (-9 for SIGKILL).
         """
-        _seconds(timeout, "timeout")
+        check_timeout(timeout)
         if self.exit_code is not None:  # finished already
             return self._answer, self.exit_code
         deadline = time.monotonic() + timeout

@@ -23,6 +23,7 @@ from .eventloop import EventLoopServer
 from .handlers import default_handler
 from .kinds import KINDS, MODES, SOCKETSERVER_MODES, STREAM_KINDS, UNIX_KINDS, check_kind_mode, check_timeout, normalise
 from .servers import Server
+from .stopping import check_seconds
 
 _registry: dict = {}  # name -> the Server started under that name (stopped ones are forgotten)
 _registry_lock = threading.RLock()
@@ -73,8 +74,7 @@ def serve(
         )
     check_kind_mode(kind, mode)
     handler = _checked_handler(handler, kind, mode)
-    if not isinstance(work, (int, float)) or isinstance(work, bool) or work != work or work < 0:
-        raise ValueError(f"work must be a number of seconds >= 0, got {work!r}")
+    check_seconds(work)
     if not isinstance(cpu, bool):
         raise TypeError(f"cpu must be True (computing) or False (sleeping), got {cpu!r}")
     if backlog is not None and (not isinstance(backlog, int) or isinstance(backlog, bool) or backlog < 0):

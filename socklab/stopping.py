@@ -59,6 +59,12 @@ def burn(seconds: float, pause=None) -> None:
             pause()
 
 
+def check_seconds(seconds, name: str = "work") -> None:
+    """One rule for an amount of work: a number of seconds, 0 or more."""
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds != seconds or seconds < 0:
+        raise ValueError(f"{name} must be a number of seconds >= 0, got {seconds!r}")
+
+
 def work(seconds: float, cpu: bool = False) -> None:
     """Spend ``seconds`` on the current request, sleeping or computing.
 
@@ -71,8 +77,7 @@ def work(seconds: float, cpu: bool = False) -> None:
     Inside a socklab server, prefer this to ``time.sleep``: ``stop()`` can
     interrupt it, so the server stops in milliseconds.
     """
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or seconds != seconds or seconds < 0:
-        raise ValueError(f"work needs a number of seconds >= 0, got {seconds!r}")
+    check_seconds(seconds)
     stopping = getattr(_local, "stopping", None)
     if not cpu:
         if stopping is None:

@@ -194,9 +194,9 @@ CASES = [
     case(lambda r, p: socklab.compare([42]), TypeError, "expected the result of socklab.load()",
          "compare-non-result"),
     # ------------------------------------------------------------ work
-    case(lambda r, p: socklab.work(-1), ValueError, "work needs a number of seconds >= 0", "work-negative"),
-    case(lambda r, p: socklab.work(math.nan), ValueError, "work needs a number of seconds >= 0", "work-nan"),
-    case(lambda r, p: socklab.work("1"), ValueError, "work needs a number of seconds >= 0", "work-str"),
+    case(lambda r, p: socklab.work(-1), ValueError, "work must be a number of seconds >= 0", "work-negative"),
+    case(lambda r, p: socklab.work(math.nan), ValueError, "work must be a number of seconds >= 0", "work-nan"),
+    case(lambda r, p: socklab.work("1"), ValueError, "work must be a number of seconds >= 0", "work-str"),
     # ------------------------------------------------------------ the rest of the public functions
     case(lambda r, p: socklab.check("", True, "1"), SocklabError, "claim is the sentence being checked", "check-empty-claim"),
     case(lambda r, p: socklab.check("x", True, 3), SocklabError, "measured is what was seen, as text", "check-int-measured"),
