@@ -9,31 +9,31 @@ It keeps the plumbing out of the notebooks, so they can show socket code:
     socklab.plot_timeline(run)                            # who waited, who was served, by whom
     server.stop()                                         # milliseconds; nothing left behind
 
-How a live server works: read ``servers`` and ``mixin`` (about 600 lines).
+How a live server works: read ``servers`` and ``mixin`` (about 600 lines), with
+``stopping`` (how a running handler is stopped) beside them.
 
-The modules, in layers: each imports only from the layers below it, so any
-module can be read knowing only what is under it (tests/test_architecture.py
-keeps it so)::
+The modules, in layers, one row each: a module imports only from the rows
+below its own, so any module can be read knowing only what is under it
+(tests/test_architecture.py reads this picture and checks every import)::
 
-    widgets  grading  cli        quizzes and experiments; the labs' checks; python -m socklab
-    inside                       one request traced through setup/handle/finish; the class diagram
-    clients  environment  spans  ask and load; what this machine offers; notebook 08's workers
-    registry  timeline  sched    serve() by name, running(), stop_all(); Gantt charts; notebook 07
-    eventloop                    the selectors and asyncio servers: one thread for every client
-    servers                      Server: the serve loop in a thread, and stop() that leaves nothing
-    mixin                        LabMixIn: what socklab adds to a genuine socketserver class
-    records  handlers  children  what each request did, kept across threads and forked children;
-                                 the built-in echo; forked children reaped, and closing what they inherit
-    kinds  stopping  tracebacks  (one layer) kinds, modes, addresses; work() and stopping handlers;
-    display  timeouts            a handler's error as a learner reads it; figures in notebooks;
-    checks  pairs                a call bounded in time; a claim checked live; a connected TCP pair
-    errors                       the exceptions, each naming its fix
-
-Module names as written in code: ``errors``, ``kinds``, ``stopping``,
-``tracebacks``, ``children``, ``display``, ``timeouts``, ``checks``, ``pairs``,
-``records``, ``handlers``, ``mixin``, ``servers``, ``eventloop``, ``registry``,
-``timeline``, ``sched``, ``clients``, ``environment``, ``spans``, ``inside``,
-``widgets``, ``grading``, ``cli``.
+    widgets  grading  cli           quizzes and experiments; the labs' checks (a package, a
+                                    module per lab); python -m socklab
+    inside                          one request traced through setup, handle, finish;
+                                    the class diagram
+    clients  environment  spans     ask and load; what this machine offers; notebook 08's workers
+    registry  timeline  sched       serve() by name, running(), stop_all(); Gantt charts;
+                                    notebook 07's scheduler
+    eventloop                       the selectors and asyncio servers: one thread, every client
+    servers                         Server: the serve loop in a thread, and a stop() that
+                                    leaves nothing behind
+    mixin                           LabMixIn: what socklab adds to a socketserver class
+    records  handlers  children     what each request did; the built-in echo; forked children
+    kinds  stopping  tracebacks  display  timeouts  checks  pairs
+                                    kinds, modes, addresses; work() and stopping a handler;
+                                    a handler's error as a learner reads it; figures in
+                                    notebooks; a call bounded in time; a claim checked live;
+                                    a connected TCP pair
+    errors                          the exceptions, each naming its fix
 """
 
 from .checks import check

@@ -5,7 +5,7 @@ stdlib's own pieces, with one mix-in in front::
 
     LabThreadingTCPServer                 server_class("tcp", "threading")
      ├── LabMixIn         this module: hooks that run first, then call super()
-     ├── ThreadingMixIn   socketserver: process_request starts a thread per request
+     ├── ThreadingMixIn   socketserver: a thread per request (LabMixIn starts them itself)
      └── TCPServer        socketserver: bind, listen, accept
           └── BaseServer  socketserver: handle_request and the request's life
 
@@ -64,8 +64,6 @@ class LabMixIn:
     request_queue_size = 128
     # Rebinding a fixed port right after a stop must not fail on TIME_WAIT.
     allow_reuse_address = True
-    # socklab bounds every wait itself in stop(); the stdlib's would be unbounded.
-    block_on_close = False
     # Read by the built-in echo handlers.
     socklab_work = 0.0
     socklab_cpu = False
@@ -127,7 +125,7 @@ class LabMixIn:
         """First thing a forked child does: be a well-behaved, short-lived process."""
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         signal.signal(signal.SIGINT, signal.SIG_DFL)
-        die_with_thread(self.lab.recorder.pid)
+        die_with_thread(parent_pid=self.lab.pid)
         # The child must not write into the kernel's output streams; what it
         # prints travels back inside its record instead.
         sys.stdout = sys.stderr = io.StringIO()
@@ -136,7 +134,7 @@ class LabMixIn:
 
     def finish_request(self, request, client_address):
         lab = self.lab
-        in_child = os.getpid() != lab.recorder.pid
+        in_child = os.getpid() != lab.pid
         if in_child:
             self._become_child()
         accepted = getattr(_accepted, "at", None) or time.monotonic()
@@ -179,7 +177,8 @@ class LabMixIn:
         socketserver's own version, once 40 children run, waits for any child
         of the process (``waitpid(-1)``): the serve loop would block, and reap
         children that are not its own. socklab's serve loop stops accepting
-        while ``max_children`` run instead (socklab.servers).
+        while ``max_children`` run instead (socklab.servers). ``blocking`` is
+        ignored: stop() ends and reaps the children within its timeout.
         """
         for pid in list(self.active_children or ()):
             try:

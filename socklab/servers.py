@@ -10,8 +10,8 @@ raises four problems, and each is worth knowing. This module and
                     │               wake-up socket,           accepted / handled /
                     │               children's records]       recorded per request
                     │  Recorder (records, errors) ◀──────────┘
-                    └─ stop(): wake ─▶ shut connections ─▶ join ─▶ SIGTERM/SIGKILL
-                                children ─▶ interrupt stuck threads ─▶ close, unlink
+                    └─ stop(): wake the loop ─▶ shut connections ─▶ join the loop
+                               ─▶ end children ─▶ interrupt stuck threads ─▶ close, unlink
 
 1. Stopping is slow. ``BaseServer.serve_forever()`` only notices ``shutdown()``
    between polls, every ``poll_interval`` (0.5 s). socklab's loop waits on the
@@ -20,8 +20,9 @@ raises four problems, and each is worth knowing. This module and
 2. Things get left behind. Handler threads, forked children, the listening
    socket and Unix socket files must all go when the server stops, even when a
    handler is stuck waiting for a client that never speaks. ``stop()`` shuts
-   down the connections under such handlers, ends forked children
-   (socklab.children), and bounds every wait.
+   down the connections under such handlers, ends forked children (on Linux
+   the kernel kills them when the serve loop's thread ends, see
+   socklab.children; elsewhere SIGTERM, then SIGKILL), and bounds every wait.
 3. Errors get lost. A handler runs in another thread or process, where a
    traceback is printed into whichever cell ran last (or nowhere). socklab
    keeps each traceback (socklab.records) and raises it from the cell that
@@ -77,6 +78,8 @@ class Server:
         self.mode = mode
         self.name = name
         self.is_stream = kind in STREAM_KINDS
+        #: The process that started the server; a forked child has another pid.
+        self.pid = os.getpid()
         #: Keep a record of every request (errors are recorded anyway).
         self.recording = record
         #: Records and errors; forked children send theirs over its socket.
@@ -92,9 +95,11 @@ class Server:
         self._address = None
         self._lock = threading.Lock()
         self._workers: list = []
-        self._prune_at = 64
-        self._active: set = set()
-        self._in_flight: dict = {}
+        self._prune_at = 64  # forget finished threads when the list reaches this length
+        # Changed by handler threads without the lock: one add or discard on a
+        # set or dict is atomic (the GIL; per-object locks on free-threaded builds).
+        self._active: set = set()  # connections of handlers running now: stop() shuts them down
+        self._in_flight: dict = {}  # token -> when a running handler started: in_progress
         self._stopped = False
         self._tempdir = None
         self._socket_file = None  # the file our bind() created, and so ours to remove
@@ -265,9 +270,9 @@ class Server:
         """Stop serving and clean up everything, within about ``timeout`` seconds.
 
         The loop is woken at once; connections still open are shut down, so a
-        handler blocked in ``recv`` returns; forked children get SIGTERM, then
-        SIGKILL. A handler thread that still runs after all that is interrupted
-        when it next runs Python code, and ``StopTimeout`` says so.
+        handler blocked in ``recv`` returns; forked children are ended. A
+        handler thread that still runs after all that is interrupted when it
+        next runs Python code, and ``StopTimeout`` says so.
         """
         check_timeout(timeout)
         if self._stopped:
@@ -290,13 +295,11 @@ class Server:
         self._thread.join(max(0.0, min(loop_grace, deadline - time.monotonic())))
         if self._thread.is_alive():  # a serial handler stuck in a Python loop
             interrupt_thread(self._thread)
-            self._thread.join(max(0.05, deadline - time.monotonic()) / 2)
+            self._thread.join(max(0.05, deadline - time.monotonic()) / 2)  # half of what is left: the rest is for the workers
         if self.mode == "forking":
             children = self.socketserver.active_children or set()
             leftovers += end_processes(children, deadline)
             children.clear()
-        for conn in list(self._active):  # handlers that started while the loop was returning
-            _shut(conn)
         with self._lock:
             threads = [t for t in self._workers if t.is_alive()]
             self._workers = []
