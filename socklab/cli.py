@@ -26,6 +26,7 @@ servers this way.
 from __future__ import annotations
 
 import argparse
+import atexit
 import contextlib
 import os
 import re
@@ -35,10 +36,12 @@ import subprocess
 import sys
 import tempfile
 import time
+import weakref
 
 from .errors import SocklabError
 from .kinds import KINDS, MODES, format_address
 from .registry import serve, stop_all
+from .stopping import check_seconds
 
 PREFIX = "listening on "  # the first line the command prints: PREFIX + the address
 _UNIX_KINDS = ("unix", "unix-dgram")
@@ -72,6 +75,22 @@ def _raise_stop(signum, frame):
     raise _Stop
 
 
+_serving = False  # main() is serving: its handlers must not reach a forked child
+
+
+def _forget_stop_handlers():
+    """In a child forked while main() serves: the default SIGTERM and SIGINT. The
+    signals arrive blocked (see main), so one sent early waits until this point."""
+    if _serving:
+        for signum in _STOP_SIGNALS:
+            signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_stop_handlers)
+
+
 def main(argv=None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else list(argv))
     unix = args.kind in _UNIX_KINDS
@@ -83,8 +102,21 @@ def main(argv=None) -> int:
     if mismatch:
         print(f"socklab: {mismatch}", file=sys.stderr)
         return 2
+    if unix and args.path and len(os.fsencode(os.path.abspath(args.path))) > 100:
+        print(f"socklab: --path {args.path} is {len(os.fsencode(os.path.abspath(args.path)))} bytes as a full path; "
+              "Unix socket paths must stay under about 100 bytes: use a shorter one such as /tmp/lab.sock, "
+              "or leave --path unset", file=sys.stderr)
+        return 2
+    # The kernel hands a signal to any thread that does not block it, but only the
+    # main thread runs Python's handlers: a main thread asleep in time.sleep() did
+    # not wake when the serve loop's thread caught SIGTERM. So the server's threads
+    # start with SIGTERM and SIGINT blocked (a thread inherits its creator's mask),
+    # and only the main thread takes them; forked children unblock them at once.
+    global _serving
+    _serving = True
     for signum in _STOP_SIGNALS:
         signal.signal(signum, _raise_stop)
+    signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
     try:
         try:
             server = serve(kind=args.kind, mode=args.mode, work=args.work, cpu=args.cpu, host=args.host,
@@ -93,18 +125,21 @@ def main(argv=None) -> int:
         except (SocklabError, ValueError, TypeError) as exc:
             print(f"socklab: {exc}", file=sys.stderr)
             return 2
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # the main thread's own mask only
         address = server.address
         if isinstance(address, str) and not address.startswith("\0"):
             address = os.path.abspath(address)  # usable from any working directory
         print(f"{PREFIX}{format_address(address)}", flush=True)
         while True:
-            time.sleep(3600)  # a signal interrupts the sleep and raises _Stop
+            time.sleep(3600)  # a signal interrupts the sleep, and its handler raises _Stop
     except _Stop:
         return 0
     finally:
         for signum in _STOP_SIGNALS:  # a second Ctrl-C must not interrupt the clean-up
             signal.signal(signum, signal.SIG_IGN)
         stop_all()
+        _serving = False
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)
 
 
 # --------------------------------------------------- the server in another process
@@ -166,6 +201,7 @@ class ServerProcess:
         except BaseException:
             self._err_file.close()
             raise
+        _live.add(self)
 
     def __repr__(self):
         state = "running" if self.returncode is None else f"exited {self.returncode}"
@@ -176,10 +212,14 @@ class ServerProcess:
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None:  # the block's own error is the one to see: stop quietly
+            with contextlib.suppress(ServerProcessError):
+                self.stop()
+            return
         code = self.stop()
-        if exc_type is None and code != 0:
-            raise ServerProcessError(f"{self.command} exited with code {code}: {self._last_error()}")
-        if exc_type is None and self.stderr.strip():
+        if code != 0:
+            raise ServerProcessError(f"{self.command} {_ended(code)}: {self._last_error()}")
+        if self.stderr.strip():
             raise ServerProcessError(f"{self.command} wrote to stderr: {self._last_error()}")
 
     @property
@@ -230,9 +270,10 @@ class ServerProcess:
                     code = self.process.wait(timeout=5)
                 except subprocess.TimeoutExpired:
                     code = "unknown: it still runs"
-                raise ServerProcessError(f"{self.command} exited (code {code}) before printing its address: "
+                raise ServerProcessError(f"{self.command} {_ended(code)} before printing its address: "
                                          f"{self._last_error()}")
-            raise ServerProcessError(f"{self.command} printed no address within {timeout:g} s")
+            raise ServerProcessError(f"{self.command} printed no address within {timeout:g} s: on a busy "
+                                     f"machine pass a longer timeout, e.g. timeout={2 * timeout:g}")
         self.line = self._out.split(b"\n", 1)[0].decode(errors="replace")
         try:
             self.address = address_from_line(self.line)
@@ -259,18 +300,27 @@ class ServerProcess:
         """
         if self.returncode is not None:
             return self.returncode
-        if self.process.poll() is None:
-            self.process.send_signal(signum)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-                with contextlib.suppress(ServerProcessError):
-                    self._collect()
-                raise ServerProcessError(f"{self.command} still ran {timeout:g} s after "
-                                         f"{signal.Signals(signum).name}: killed it") from None
-        return self._collect()
+        try:
+            if self.process.poll() is None:
+                self.process.send_signal(signum)
+                try:
+                    self.process.wait(timeout)
+                except subprocess.TimeoutExpired:
+                    self._kill()
+                    raise ServerProcessError(f"{self.command} still ran {timeout:g} s after "
+                                             f"{signal.Signals(signum).name}: killed it") from None
+            return self._collect()
+        except BaseException:  # a second Ctrl-C while waiting: nothing may be left open
+            if self.returncode is None:
+                self._kill()
+            raise
+
+    def _kill(self):
+        self.process.kill()
+        self.process.wait(10)
+        with contextlib.suppress(ServerProcessError):
+            self._collect()
+        _live.discard(self)
 
     def _collect(self, timeout: float = 5.0) -> int:
         """After the exit: the rest of stdout and all of stderr; close both; the exit code."""
@@ -279,10 +329,30 @@ class ServerProcess:
         self.process.stdout.close()
         self._err = self.stderr
         self._err_file.close()
+        _live.discard(self)
         if not self._ended_stdout:
-            raise ServerProcessError(f"{self.command} exited, but its stdout stayed open {timeout:g} s: "
-                                     "a process it started still runs")
+            raise ServerProcessError(f"{self.command} exited, but its stdout stayed open {timeout:g} s: a process "
+                                     "it started still runs; look for it with ps and end it (kill PID)")
         return self.returncode
+
+
+def _ended(code) -> str:
+    """'exited with code 2', or 'was killed by SIGKILL (from outside, or the out-of-memory killer)'."""
+    if isinstance(code, int) and code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else f"signal {-code}"
+        why = " (killed from outside, or by the out-of-memory killer)" if code == -signal.SIGKILL else ""
+        return f"was ended by {name}{why}"
+    return f"exited with code {code}"
+
+
+_live = weakref.WeakSet()  # server processes not yet reaped: stopped when Python exits
+
+
+@atexit.register
+def _stop_live_processes():
+    for server in list(_live):
+        with contextlib.suppress(Exception):
+            server.stop(timeout=1.0)
 
 
 def spawn_server(*, kind: str = "tcp", mode: str = "serial", work: float = 0.0, cpu: bool = False,
@@ -299,6 +369,10 @@ def spawn_server(*, kind: str = "tcp", mode: str = "serial", work: float = 0.0, 
     (a wrong option: the command's own one-line error) or prints nothing in
     time, it is stopped and ServerProcessError says so in one line.
     """
+    check_seconds(work)
+    for name, value in (("cpu", cpu), ("record", record)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
     args = ["--kind", kind, "--mode", mode]
     if work:
         args += ["--work", str(work)]

@@ -188,7 +188,7 @@ def _one_scale_run(mode: str, connections: int, work: float) -> dict:
             run = load(process.address, clients=connections, timeout=30 + work, strict=False)
         finally:
             sampling.set()
-            sampler.join()
+            sampler.join(timeout=5)
     return {
         "server": mode,
         "connections": connections,
