@@ -23,7 +23,6 @@ LabMixIn overrides:
   find them;
 * ``finish_request``: times the handler, keeps its error, records the request;
 * ``handle_error``: keeps a traceback instead of printing it into some cell;
-* ``collect_children``: reaps only this server's children, without blocking;
 * ``shutdown``: says to use ``stop()`` (socklab never runs ``serve_forever``).
 
 The socklab ``Server`` that owns this server is ``self.lab`` (socklab.servers).
@@ -64,6 +63,12 @@ class LabMixIn:
     request_queue_size = 128
     # Rebinding a fixed port right after a stop must not fail on TIME_WAIT.
     allow_reuse_address = True
+    # Read by the stdlib's server_close(): never wait for handler threads or
+    # children there (socklab starts its threads itself, as daemons, and stop()
+    # ends the children): every wait is socklab's own, and bounded. Notebook 05
+    # compares these settings with the stdlib's.
+    daemon_threads = True
+    block_on_close = False
     # Read by the built-in echo handlers.
     socklab_work = 0.0
     socklab_cpu = False
@@ -170,23 +175,6 @@ class LabMixIn:
                     worker = "serve loop"
                 output = sys.stdout.getvalue() if in_child and isinstance(sys.stdout, io.StringIO) else ""
                 lab.recorder.record(Request(client, worker, accepted, started, time.monotonic(), error, output))
-
-    def collect_children(self, *, blocking=False):
-        """Reap this server's children that have exited, never waiting.
-
-        socketserver's own version, once 40 children run, waits for any child
-        of the process (``waitpid(-1)``): the serve loop would block, and reap
-        children that are not its own. socklab's serve loop stops accepting
-        while ``max_children`` run instead (socklab.servers). ``blocking`` is
-        ignored: stop() ends and reaps the children within its timeout.
-        """
-        for pid in list(self.active_children or ()):
-            try:
-                done, _ = os.waitpid(pid, os.WNOHANG)
-            except ChildProcessError:  # reaped already
-                done = pid
-            if done:
-                self.active_children.discard(pid)
 
     def handle_error(self, request, client_address):
         """Keep the traceback instead of printing it into some other cell."""

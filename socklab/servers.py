@@ -150,7 +150,6 @@ class Server:
         selector.register(self._wake_in, selectors.EVENT_READ, "wake")
         if self.recorder.inbox is not None:
             selector.register(self.recorder.inbox, selectors.EVENT_READ, "records")
-        accepting = True
         try:
             while not self.stopping.is_set():
                 # Forked children that exited are reaped within 50 ms; with no
@@ -170,16 +169,10 @@ class Server:
                         if not getattr(exc, "_socklab_reported", False):
                             self.recorder.report_error("?", traceback.format_exc())
                 if not self.stopping.is_set():
-                    srv.service_actions()  # reaps forked children that have exited
-                # A forking server with max_children children running waits for
-                # one to end before it accepts again (they wait in the queue).
-                full = len(getattr(srv, "active_children", None) or ()) >= getattr(srv, "max_children", 1 << 30)
-                if full and accepting:
-                    selector.unregister(srv.socket)
-                    accepting = False
-                elif not full and not accepting:
-                    selector.register(srv.socket, selectors.EVENT_READ, "request")
-                    accepting = True
+                    # Reaps forked children that have exited. socketserver's own
+                    # step: with max_children running it waits for any child of
+                    # the process, even one that is not its own (notebook 06).
+                    srv.service_actions()
         except Stopped:
             pass
         finally:

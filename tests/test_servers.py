@@ -453,18 +453,6 @@ def test_a_forked_child_keeps_no_other_server_s_port():
             conn.close()
 
 
-def test_a_full_forking_server_waits_for_its_own_children_only():
-    """At max_children, socketserver's collect_children waits for any child (waitpid(-1)):
-    it blocked the serve loop and reaped children that were not the server's."""
-    with socklab.serve(mode="forking", work=0.3, name="full") as server:
-        server.socketserver.max_children = 2
-        mine = socklab.spans.start_child(time.sleep, 0.6)
-        run = socklab.load(server, clients=4)
-        assert [c.reply for c in run.clients] == [b"WORK\n"] * 4
-        assert run.makespan >= 0.55, "two at a time: two rounds of 0.3 s"
-        assert mine.finish(timeout=5) == (None, 0), "the notebook's own child was left to its owner"
-
-
 class _Exits(socketserver.BaseRequestHandler):
     def handle(self):
         raise SystemExit(3)
