@@ -1,5 +1,6 @@
 """Shared fixtures: every server test must leave the process as it found it."""
 
+import contextlib
 import glob
 import os
 import tempfile
@@ -27,6 +28,44 @@ def pytest_unconfigure(config):
     shutil.rmtree(_SESSION_TMP, ignore_errors=True)
 
 import socklab  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def once_per_run(tmp_path_factory):
+    """once_per_run(key): see _once_per_run."""
+    return lambda key: _once_per_run(tmp_path_factory, key)
+
+
+@contextlib.contextmanager
+def _once_per_run(tmp_path_factory, key):
+    """A folder for what is worth computing once per test run, and whether it is still empty:
+
+        with once_per_run("otter-assign-lab01") as (folder, empty):
+            if empty:
+                ...write into folder...
+        ...read folder...
+
+    Under pytest-xdist every worker of the run sees the same folder (each worker's
+    own temporary folder sits in it): the first to ask fills it, holding a lock,
+    and the others wait for it. Nothing is kept from one run to the next.
+    """
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "once-per-run"
+    shared.mkdir(exist_ok=True)
+    folder, done = shared / key, shared / f"{key}.done"
+    with open(shared / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        empty = not done.exists()
+        if empty:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker that failed half-way left
+            folder.mkdir()
+        yield folder, empty
+        if empty:
+            done.touch()
 
 
 @pytest.fixture
