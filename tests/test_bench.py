@@ -8,10 +8,13 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 KEYS = ["stop_ms_socklab", "stop_ms_stdlib", "start_ms_socklab", "recording_overhead", "fidelity_serial",
         "fidelity_threading", "fidelity_forking", "scale", "course_seconds", "course_floor_seconds"]
 
 
+@pytest.mark.slow  # its course section runs every notebook: make test, not make check
 def test_bench_quick_json_has_every_key():
     done = subprocess.run([sys.executable, "-m", "socklab", "bench", "--quick", "--json"],
                           capture_output=True, text=True, timeout=300)

@@ -6,6 +6,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+# every test here starts a Jupyter kernel: make test, not make check
+pytestmark = pytest.mark.slow
+
 FORKING = '''
 import json, socketserver, warnings, psutil, socklab
 warnings.simplefilter("error")   # a fork warning (Python 3.12+) would fail this cell
