@@ -9,4 +9,28 @@ environment), and so is nbval run by hand on one notebook:
 
 import os
 
+import pytest
+
 os.environ["SOCKLAB_STRICT"] = "1"
+
+
+# pytest-xdist: plain `pytest` (make test) runs on several workers, each test a unit of
+# its own, except that the tests of these modules share one worker, in their order:
+# test_browser.py's tests share one JupyterLab and one Chromium, and the tests of one
+# notebook share its Run All. (xdist's own --dist loadgroup does not group with pytest
+# 9.2's node ids: pytest-dev/pytest-xdist#1386. This scheduler asks nothing of them.)
+ONE_WORKER = {"tests/test_browser.py"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None  # another --dist asked for on the command line: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            module = nodeid.split("::", 1)[0]
+            return module if module in ONE_WORKER else nodeid
+
+    return ModulesTogether(config, log)

@@ -22,6 +22,14 @@ os.environ["TMPDIR"] = _SESSION_TMP
 tempfile.tempdir = None  # make tempfile read TMPDIR again
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The slow tests first (the browser's module, the labs' grading, the notebooks), the
+    unit tests after: xdist hands out work in this order, so the long tests start at once
+    and the short ones fill the workers' last minutes. The order within each kind stays."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_unconfigure(config):
     import shutil
 

@@ -41,8 +41,9 @@ SETTINGS = {
                                                                          "checkForUpdates": False},
 }
 
-# One JupyterLab and one Chromium for the module: its tests share one xdist worker.
-pytestmark = [pytest.mark.timeout(300), pytest.mark.slow, pytest.mark.browser, pytest.mark.xdist_group("browser")]
+# One JupyterLab and one Chromium for the module: under xdist its tests share one
+# worker (the scheduler in the root conftest.py keeps this module together).
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow, pytest.mark.browser]
 
 # the notebook on show; other tabs stay in the page, hidden
 VISIBLE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
@@ -337,6 +338,8 @@ def test_an_experiment_runs_again_when_a_learner_changes_it(ran):
     assert "family AF_INET:" in box.inner_text()
     box.get_by_role("button", name="AF_UNIX abstract", exact=True).click()
     box.get_by_text("family AF_UNIX: the server received", exact=False).wait_for(timeout=30_000)
+    # the widget shows the new output first, then its status line: wait for both
+    box.get_by_text("ran with family='AF_UNIX abstract'", exact=False).wait_for(timeout=30_000)
     shown = box.inner_text()
     assert "ran with family='AF_UNIX abstract'" in shown and "getsockname() = @" in shown, shown
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
