@@ -4,7 +4,7 @@ socklab.check raises for a claim that did not hold when SOCKLAB_STRICT=1,
 where a learner's notebook prints it and goes on. Set here, at the root, so
 that every kernel a test starts is strict (they inherit this process's
 environment), and so is nbval run by hand on one notebook:
-`pytest -n 0 --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/NN.ipynb`.
+`pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/NN.ipynb`.
 """
 
 import os
@@ -31,6 +31,7 @@ def pytest_xdist_make_scheduler(config, log):
     class ModulesTogether(LoadScopeScheduling):
         def _split_scope(self, nodeid):
             module = nodeid.split("::", 1)[0]
-            return module if module in ONE_WORKER else nodeid
+            # nbval run by hand (pytest --nbval notebooks/...): a notebook's cells share one kernel
+            return module if module in ONE_WORKER or module.endswith(".ipynb") else nodeid
 
     return ModulesTogether(config, log)
