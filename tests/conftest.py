@@ -38,10 +38,56 @@ def pytest_unconfigure(config):
 import socklab  # noqa: E402
 
 
+def _shared_folder(tmp_path_factory, name):
+    """A folder of this test run that every pytest-xdist worker sees (each worker's own
+    temporary folder sits in it); without xdist, this process's own."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
 @pytest.fixture(scope="session")
 def once_per_run(tmp_path_factory):
     """once_per_run(key): see _once_per_run."""
     return lambda key: _once_per_run(tmp_path_factory, key)
+
+
+# Course notebooks executing at once, whatever the number of xdist workers.
+NOTEBOOK_SLOTS = 2
+
+
+@pytest.fixture(scope="session")
+def notebook_slot(tmp_path_factory):
+    """``with notebook_slot():`` around the execution of a course notebook.
+
+    At most NOTEBOOK_SLOTS (two, a core each) run at once across the workers. The
+    notebooks check timing claims (a stop within 50 ms, eight forked children three
+    times faster than one) that hold on a two-core machine busy with one other thing,
+    as `make soak` keeps it; four workers each running one would be busier than that.
+    The other tests, mostly waiting (otter, bounded checks), fill the other workers."""
+    import fcntl
+
+    folder = _shared_folder(tmp_path_factory, "notebook-slots")
+
+    @contextlib.contextmanager
+    def slot():
+        while True:
+            for number in range(NOTEBOOK_SLOTS):
+                handle = open(folder / f"slot-{number}.lock", "w")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    continue
+                try:
+                    yield
+                finally:
+                    handle.close()  # and the lock with it
+                return
+            time.sleep(0.05)  # bounded by the test's own timeout (pytest-timeout)
+
+    return slot
 
 
 @contextlib.contextmanager
@@ -59,9 +105,7 @@ def _once_per_run(tmp_path_factory, key):
     """
     import fcntl
 
-    base = tmp_path_factory.getbasetemp()
-    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "once-per-run"
-    shared.mkdir(exist_ok=True)
+    shared = _shared_folder(tmp_path_factory, "once-per-run")
     folder, done = shared / key, shared / f"{key}.done"
     with open(shared / f"{key}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)

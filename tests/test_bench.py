@@ -15,9 +15,10 @@ KEYS = ["stop_ms_socklab", "stop_ms_stdlib", "start_ms_socklab", "recording_over
 
 
 @pytest.mark.slow  # its course section runs every notebook: make test, not make check
-def test_bench_quick_json_has_every_key():
-    done = subprocess.run([sys.executable, "-m", "socklab", "bench", "--quick", "--json"],
-                          capture_output=True, text=True, timeout=300)
+def test_bench_quick_json_has_every_key(notebook_slot):
+    with notebook_slot():  # one of the notebooks executing at once (tests/conftest.py)
+        done = subprocess.run([sys.executable, "-m", "socklab", "bench", "--quick", "--json"],
+                              capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert [k for k in KEYS if k not in result] == []

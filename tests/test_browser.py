@@ -198,7 +198,7 @@ def _unfold_optional_sections(page):
 
 
 @contextlib.contextmanager
-def notebook_run(browser, lab, path):
+def notebook_run(browser, lab, path, slot):
     """A page with ``path`` open in JupyterLab, every cell run afresh."""
     # A cell whose source is folded (metadata jupyter.source_hidden) shows no input
     # prompt, so only the others can be counted; its outputs are still checked.
@@ -206,7 +206,8 @@ def notebook_run(browser, lab, path):
                      and not c.metadata.get("jupyter", {}).get("source_hidden"))
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        _run_all(page, lab, path.name, code_cells, path.parent.relative_to(ROOT).as_posix())
+        with slot():  # one of the notebooks executing at once (tests/conftest.py)
+            _run_all(page, lab, path.name, code_cells, path.parent.relative_to(ROOT).as_posix())
         _unfold_optional_sections(page)
         yield page
     finally:
@@ -214,13 +215,13 @@ def notebook_run(browser, lab, path):
 
 
 @pytest.fixture(scope="module")
-def ran(request, lab, browser):
+def ran(request, lab, browser, notebook_slot):
     """A page with the notebook ``request.param`` open in JupyterLab, every cell run afresh.
 
     Parametrized indirectly and module-scoped: the tests of one notebook (it runs
     without error, then a learner clicks its widgets) share one run of it, one
     after the other; pytest orders them so, and closes the page before the next."""
-    with notebook_run(browser, lab, request.param) as page:
+    with notebook_run(browser, lab, request.param, notebook_slot) as page:
         yield page
 
 
@@ -365,13 +366,13 @@ def _answer_and_check(page, start_of_cell: str, answer: str, check: str):
     return checker
 
 
-def test_a_lab_check_passes_a_right_answer_and_fails_a_wrong_one(lab, browser):
+def test_a_lab_check_passes_a_right_answer_and_fails_a_wrong_one(lab, browser, notebook_slot):
     """In the student notebook: type an answer into the cell, run the check, read its verdict."""
     right = ("class UpperHandler(socketserver.StreamRequestHandler):\n"
              "    def handle(self):\n"
              "        for line in self.rfile:\n"
              "            self.wfile.write(line.upper())\n")
-    with notebook_run(browser, lab, ROOT / "labs" / LAB / f"{LAB}.ipynb") as page:
+    with notebook_run(browser, lab, ROOT / "labs" / LAB / f"{LAB}.ipynb", notebook_slot) as page:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         try:
             checker = _answer_and_check(page, "class UpperHandler", right, 'grader.check("q1")')

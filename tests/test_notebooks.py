@@ -210,7 +210,8 @@ def test_runs_as_saved_then_again_in_one_kernel_leaving_nothing(path, request):
     each, no server, thread, child, listening socket or socket file left behind,
     and the second run adds no descriptor. One execution serves what nbval and a
     separate leak test each ran the notebook for."""
-    run_as_saved_then_again(path, request)
+    with request.getfixturevalue("notebook_slot")():
+        run_as_saved_then_again(path, request)
 
 
 def run_as_saved_then_again(path, request):
@@ -348,8 +349,9 @@ def problems_where_linux_is_hidden(nb, folder):
 
 @slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_runs_where_linux_features_are_missing(path):
-    problems = problems_where_linux_is_hidden(nbformat.read(path, as_version=4), path.parent)
+def test_runs_where_linux_features_are_missing(path, notebook_slot):
+    with notebook_slot():
+        problems = problems_where_linux_is_hidden(nbformat.read(path, as_version=4), path.parent)
     assert not problems, "on a Mac (imitated), these cells fail instead of saying what Linux shows:\n" + "\n".join(problems)
 
 
@@ -462,7 +464,7 @@ def test_the_course_map_states_core_and_optional_minutes():
 
 @slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_core_path_runs_without_the_optional_sections(path):
+def test_core_path_runs_without_the_optional_sections(path, notebook_slot):
     """A learner who leaves the optional sections collapsed runs only the core cells
     (Shift-Enter skips hidden cells): no core cell may need what an optional one made."""
     nb = nbformat.read(path, as_version=4)
@@ -470,7 +472,8 @@ def test_core_path_runs_without_the_optional_sections(path):
     nb.cells = [c for i, c in enumerate(nb.cells) if i not in skipped]
     client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    with notebook_slot():
+        client.execute()
     errors = [f"{c.source[:60]!r}: {o.ename}: {o.evalue}"[:300] for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert not errors, "without the optional sections, core cells fail:\n" + "\n".join(errors)
