@@ -1,7 +1,7 @@
 # Sockets and Concurrency in Python
 #   make lab    set up .venv (first time only) and open the course in JupyterLab
-#   make test   set up .venv (first time only) and run every test
-#   make check  every test but the browser's (what make pythons runs on Python 3.13 and 3.14)
+#   make test   set up .venv (first time only) and run every test (the same as `pytest` in .venv)
+#   make check  the unit tests only, in under a minute: no notebook, browser or otter (the edit loop)
 #   make labs   rebuild the labs' student and autograder files from labs/source/ (instructors)
 # Nothing is installed outside .venv.
 
@@ -12,11 +12,12 @@ STAMP  := $(VENV)/.socklab-installed
 PORT   ?= 8888
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: lab test check soak setup clean chromium labs pythons
+.PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
+# pyproject.toml declares the packages: its dependencies and the extras course and test.
+$(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "The course needs Python 3.11 to 3.14; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)."; \
 	    echo "  macOS: brew install python@3.13, then: make PYTHON=python3.13"; \
@@ -26,8 +27,7 @@ $(STAMP): requirements.txt pyproject.toml
 	  echo "Note: the course is tested on Python 3.11 to 3.14; $$($(PYTHON) --version) is newer and may differ."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
 	  { rm -rf $(VENV); echo "Could not create $(VENV). On Debian or Ubuntu: sudo apt-get install python3-venv, then run make again."; exit 1; }
-	$(PIP) install -r requirements.txt
-	$(PIP) install --no-deps -e .
+	$(PIP) install -e '.[course,test]'
 	@touch $@
 
 lab: $(STAMP)
@@ -53,15 +53,19 @@ chromium:
 	  fi; }
 	@test -x $(CHROMIUM) || { echo "Chromium is still missing at $(CHROMIUM)"; exit 1; }
 
-PYTEST := $(BIN)/python -m pytest tests notebooks --nbval --nbval-current-env \
-	  --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout=120
+# pytest's options (paths, timeouts, workers) are in pyproject.toml: plain `pytest` is make test.
+PYTEST := $(BIN)/python -m pytest
 
 test: $(STAMP) chromium
 	CHROMIUM=$(CHROMIUM) $(PYTEST) $(PYTEST_ARGS)
 
-# Every test but the browser's (no Chromium needed): what make pythons runs in each Debian root.
+# The fast tier: tests marked slow (notebooks in kernels, JupyterLab in Chromium, otter) left out.
 check: $(STAMP)
-	$(PYTEST) --ignore=tests/test_browser.py $(PYTEST_ARGS)
+	$(PYTEST) -m "not slow" $(PYTEST_ARGS)
+
+# Every test but the browser's (no Chromium needed): what make pythons runs in each Debian root.
+test-no-browser: $(STAMP)
+	$(PYTEST) -m "not browser" $(PYTEST_ARGS)
 
 # After editing a lab's source (labs/source/LAB.ipynb): regenerate what learners and graders get.
 # LABS="lab01_echo" rebuilds one. Grading and the rest: python tools/labs.py --help.
@@ -81,6 +85,11 @@ soak: $(STAMP)
 # made by debootstrap under build/pythons/ (root only; minutes; not part of test).
 pythons:
 	SUITES="$(SUITES)" PYTEST_ARGS="$(PYTEST_ARGS)" tools/pythons.sh
+
+# After editing the dependencies in pyproject.toml: rewrite requirements.txt, environment.yml
+# and the autograder's requirements from it (a test fails while they are out of date).
+deps:
+	$(PYTHON) tools/deps.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

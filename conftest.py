@@ -2,10 +2,36 @@
 
 socklab.check raises for a claim that did not hold when SOCKLAB_STRICT=1,
 where a learner's notebook prints it and goes on. Set here, at the root, so
-that `pytest notebooks/NN.ipynb --nbval` alone is as strict as `make test`:
-the kernels nbval starts inherit this process's environment.
+that every kernel a test starts is strict (they inherit this process's
+environment), and so is nbval run by hand on one notebook:
+`pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks/NN.ipynb`.
 """
 
 import os
 
+import pytest
+
 os.environ["SOCKLAB_STRICT"] = "1"
+
+
+# pytest-xdist: plain `pytest` (make test) runs on several workers, each test a unit of
+# its own, except that the tests of these modules share one worker, in their order:
+# test_browser.py's tests share one JupyterLab and one Chromium, and the tests of one
+# notebook share its Run All. (xdist's own --dist loadgroup does not group with pytest
+# 9.2's node ids: pytest-dev/pytest-xdist#1386. This scheduler asks nothing of them.)
+ONE_WORKER = {"tests/test_browser.py"}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadscope":
+        return None  # another --dist asked for on the command line: xdist's own
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ModulesTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            module = nodeid.split("::", 1)[0]
+            # nbval run by hand (pytest --nbval notebooks/...): a notebook's cells share one kernel
+            return module if module in ONE_WORKER or module.endswith(".ipynb") else nodeid
+
+    return ModulesTogether(config, log)

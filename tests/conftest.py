@@ -1,5 +1,6 @@
 """Shared fixtures: every server test must leave the process as it found it."""
 
+import contextlib
 import glob
 import os
 import tempfile
@@ -21,12 +22,102 @@ os.environ["TMPDIR"] = _SESSION_TMP
 tempfile.tempdir = None  # make tempfile read TMPDIR again
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """The slow tests first (the browser's module, the labs' grading, the notebooks), the
+    unit tests after: xdist hands out work in this order, so the long tests start at once
+    and the short ones fill the workers' last minutes. The order within each kind stays."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def pytest_unconfigure(config):
     import shutil
 
     shutil.rmtree(_SESSION_TMP, ignore_errors=True)
 
 import socklab  # noqa: E402
+
+
+def _shared_folder(tmp_path_factory, name):
+    """A folder of this test run that every pytest-xdist worker sees (each worker's own
+    temporary folder sits in it); without xdist, this process's own."""
+    base = tmp_path_factory.getbasetemp()
+    shared = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / name
+    shared.mkdir(exist_ok=True)
+    return shared
+
+
+@pytest.fixture(scope="session")
+def once_per_run(tmp_path_factory):
+    """once_per_run(key): see _once_per_run."""
+    return lambda key: _once_per_run(tmp_path_factory, key)
+
+
+# Course notebooks executing at once, whatever the number of xdist workers.
+NOTEBOOK_SLOTS = 2
+
+
+@pytest.fixture(scope="session")
+def notebook_slot(tmp_path_factory):
+    """``with notebook_slot():`` around the execution of a course notebook.
+
+    At most NOTEBOOK_SLOTS (two, a core each) run at once across the workers. The
+    notebooks check timing claims (a stop within 50 ms, eight forked children three
+    times faster than one) that hold on a two-core machine busy with one other thing,
+    as `make soak` keeps it; four workers each running one would be busier than that.
+    The other tests, mostly waiting (otter, bounded checks), fill the other workers."""
+    import fcntl
+
+    folder = _shared_folder(tmp_path_factory, "notebook-slots")
+
+    @contextlib.contextmanager
+    def slot():
+        while True:
+            for number in range(NOTEBOOK_SLOTS):
+                handle = open(folder / f"slot-{number}.lock", "w")
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.close()
+                    continue
+                try:
+                    yield
+                finally:
+                    handle.close()  # and the lock with it
+                return
+            time.sleep(0.05)  # bounded by the test's own timeout (pytest-timeout)
+
+    return slot
+
+
+@contextlib.contextmanager
+def _once_per_run(tmp_path_factory, key):
+    """A folder for what is worth computing once per test run, and whether it is still empty:
+
+        with once_per_run("otter-assign-lab01") as (folder, empty):
+            if empty:
+                ...write into folder...
+        ...read folder...
+
+    Under pytest-xdist every worker of the run sees the same folder (each worker's
+    own temporary folder sits in it): the first to ask fills it, holding a lock,
+    and the others wait for it. Nothing is kept from one run to the next.
+    """
+    import fcntl
+
+    shared = _shared_folder(tmp_path_factory, "once-per-run")
+    folder, done = shared / key, shared / f"{key}.done"
+    with open(shared / f"{key}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        empty = not done.exists()
+        if empty:
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)  # what a worker that failed half-way left
+            folder.mkdir()
+        yield folder, empty
+        if empty:
+            done.touch()
 
 
 @pytest.fixture

@@ -18,15 +18,18 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "tools" / "bench.py"
 sys.path.insert(0, str(ROOT / "tools"))
 import bench  # noqa: E402
+import pytest  # noqa: E402
 
 KEYS = ["stop_ms_socklab", "stop_ms_stdlib", "start_ms_socklab", "recording_overhead", "fidelity_serial",
         "fidelity_threading", "fidelity_forking", "scale", "course_seconds", "course_floor_seconds"]
 
 
-def test_bench_quick_json_has_every_key():
+@pytest.mark.slow  # its course section runs a notebook: make test, not make check
+def test_bench_quick_json_has_every_key(notebook_slot):
     # Run from another folder: the script finds the repository from its own path.
-    done = subprocess.run([sys.executable, str(BENCH), "--quick", "--json"], capture_output=True, text=True,
-                          timeout=300, cwd=ROOT / "tools")
+    with notebook_slot():  # one of the notebooks executing at once (tests/conftest.py)
+        done = subprocess.run([sys.executable, str(BENCH), "--quick", "--json"], capture_output=True, text=True,
+                              timeout=300, cwd=ROOT / "tools")
     assert done.returncode == 0, done.stderr[-2000:]
     result = json.loads(done.stdout)
     assert [k for k in KEYS if k not in result] == []

@@ -41,7 +41,9 @@ SETTINGS = {
                                                                          "checkForUpdates": False},
 }
 
-pytestmark = pytest.mark.timeout(300)
+# One JupyterLab and one Chromium for the module: under xdist its tests share one
+# worker (the scheduler in the root conftest.py keeps this module together).
+pytestmark = [pytest.mark.timeout(300), pytest.mark.slow, pytest.mark.browser]
 
 # the notebook on show; other tabs stay in the page, hidden
 VISIBLE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
@@ -196,7 +198,7 @@ def _unfold_optional_sections(page):
 
 
 @contextlib.contextmanager
-def notebook_run(browser, lab, path):
+def notebook_run(browser, lab, path, slot):
     """A page with ``path`` open in JupyterLab, every cell run afresh."""
     # A cell whose source is folded (metadata jupyter.source_hidden) shows no input
     # prompt, so only the others can be counted; its outputs are still checked.
@@ -204,25 +206,41 @@ def notebook_run(browser, lab, path):
                      and not c.metadata.get("jupyter", {}).get("source_hidden"))
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
-        _run_all(page, lab, path.name, code_cells, path.parent.relative_to(ROOT).as_posix())
+        with slot():  # one of the notebooks executing at once (tests/conftest.py)
+            _run_all(page, lab, path.name, code_cells, path.parent.relative_to(ROOT).as_posix())
         _unfold_optional_sections(page)
         yield page
     finally:
         page.close()
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_every_notebook_runs_in_jupyterlab(lab, browser, path):
+@pytest.fixture(scope="module")
+def ran(request, lab, browser, notebook_slot):
+    """A page with the notebook ``request.param`` open in JupyterLab, every cell run afresh.
+
+    Parametrized indirectly and module-scoped: the tests of one notebook (it runs
+    without error, then a learner clicks its widgets) share one run of it, one
+    after the other; pytest orders them so, and closes the page before the next."""
+    with notebook_run(browser, lab, request.param, notebook_slot) as page:
+        yield page
+
+
+def notebook(name):
+    return ROOT / "notebooks" / name
+
+
+@pytest.mark.parametrize("ran", NOTEBOOKS, ids=lambda p: p.name, indirect=True)
+def test_every_notebook_runs_in_jupyterlab(ran, request):
+    path, page = request.node.callspec.params["ran"], ran
     nb = nbformat.read(path, as_version=4)
     widgets = sum(1 for c in nb.cells if c.cell_type == "code"
                   and any(f"socklab.{w}(" in c.source for w in ("quiz", "explorer", "lifecycle", "experiment")))
-    with notebook_run(browser, lab, path) as page:
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / f"{path.stem}.png"), full_page=True)
-        errors = page.locator(f"{VISIBLE} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
-        assert errors.count() == 0, f"error or stderr output: {errors.first.inner_text()[:500]}"
-        assert page.get_by_text("Error displaying widget").count() == 0
-        assert page.locator(f"{VISIBLE} .jupyter-widgets").count() >= widgets, "every widget rendered"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{path.stem}.png"), full_page=True)
+    errors = page.locator(f"{VISIBLE} .jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+    assert errors.count() == 0, f"error or stderr output: {errors.first.inner_text()[:500]}"
+    assert page.get_by_text("Error displaying widget").count() == 0
+    assert page.locator(f"{VISIBLE} .jupyter-widgets").count() >= widgets, "every widget rendered"
 
 
 def test_optional_sections_open_collapsed_and_unfold_on_a_click(lab, browser):
@@ -252,75 +270,81 @@ def test_optional_sections_open_collapsed_and_unfold_on_a_click(lab, browser):
         page.close()
 
 
-def test_the_quiz_answers_a_learner_in_jupyterlab(lab, browser):
+@pytest.mark.parametrize("ran", [notebook("00_start_here.ipynb")], ids=lambda p: p.name, indirect=True)
+def test_the_quiz_answers_a_learner_in_jupyterlab(ran):
     """Click a right and a wrong answer in notebook 00's quiz, as a learner would."""
-    with notebook_run(browser, lab, ROOT / "notebooks" / "00_start_here.ipynb") as page:
-        quiz = page.locator(".widget-vbox", has=page.locator(".widget-radio-box")).last
-        quiz.get_by_text("Asks the operating system for any free port", exact=True).click()
-        quiz.get_by_text("Any machine on the Internet", exact=True).click()
-        # each answer goes to the kernel and back: wait for every piece of feedback
-        for text in ("✔ Right. The OS picks an unused port", "✘ Not quite. What does loopback mean?",
-                     "1 of 4 right (2 answered)"):
-            quiz.get_by_text(text, exact=False).first.wait_for(timeout=10_000)
-        feedback = quiz.inner_text()
-        assert "✔ Right. The OS picks an unused port" in feedback
-        assert "✘ Not quite. What does loopback mean?" in feedback
-        assert "1 of 4 right (2 answered)" in feedback
-        quiz.scroll_into_view_if_needed()
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        quiz.screenshot(path=str(ARTIFACTS / "quiz_answered.png"))
+    page = ran
+    quiz = page.locator(".widget-vbox", has=page.locator(".widget-radio-box")).last
+    quiz.get_by_text("Asks the operating system for any free port", exact=True).click()
+    quiz.get_by_text("Any machine on the Internet", exact=True).click()
+    # each answer goes to the kernel and back: wait for every piece of feedback
+    for text in ("✔ Right. The OS picks an unused port", "✘ Not quite. What does loopback mean?",
+                 "1 of 4 right (2 answered)"):
+        quiz.get_by_text(text, exact=False).first.wait_for(timeout=10_000)
+    feedback = quiz.inner_text()
+    assert "✔ Right. The OS picks an unused port" in feedback
+    assert "✘ Not quite. What does loopback mean?" in feedback
+    assert "1 of 4 right (2 answered)" in feedback
+    quiz.scroll_into_view_if_needed()
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    quiz.screenshot(path=str(ARTIFACTS / "quiz_answered.png"))
 
 
-def test_the_explorer_redraws_when_a_learner_changes_it(lab, browser):
+@pytest.mark.parametrize("ran", [notebook("06_serial_versus_concurrent.ipynb")], ids=lambda p: p.name, indirect=True)
+def test_the_explorer_redraws_when_a_learner_changes_it(ran):
     """Move the clients slider, tick a server, press Run: a new timeline appears."""
-    with notebook_run(browser, lab, ROOT / "notebooks" / "06_serial_versus_concurrent.ipynb") as page:
-        explorer = page.locator(f"{VISIBLE} .widget-vbox", has=page.get_by_text("press Run")).last
-        explorer.scroll_into_view_if_needed()
-        image = explorer.locator("img").first
-        before = image.get_attribute("src")
-        assert before and before.startswith(("blob:", "data:")), before
-        handle = explorer.locator(".widget-slider .noUi-handle").first  # the "clients" slider
-        handle.click()
-        for _ in range(4):
-            handle.press("ArrowLeft")  # 8 -> 4 clients, as a learner with the keyboard
-        explorer.get_by_text("asyncio", exact=True).click()  # tick one more server
-        explorer.get_by_role("button", name="Run").click()
-        page.wait_for_function("([img, old]) => img.getAttribute('src') !== old",
-                               arg=[image.element_handle(), before], timeout=60_000)
-        explorer.get_by_text("asyncio", exact=False).last.wait_for()
-        status = explorer.inner_text()
-        assert "asyncio" in status and "makespans:" in status, status
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        explorer.screenshot(path=str(ARTIFACTS / "explorer_changed.png"))
+    page = ran
+    explorer = page.locator(f"{VISIBLE} .widget-vbox", has=page.get_by_text("press Run")).last
+    explorer.scroll_into_view_if_needed()
+    image = explorer.locator("img").first
+    before = image.get_attribute("src")
+    assert before and before.startswith(("blob:", "data:")), before
+    handle = explorer.locator(".widget-slider .noUi-handle").first  # the "clients" slider
+    handle.click()
+    for _ in range(4):
+        handle.press("ArrowLeft")  # 8 -> 4 clients, as a learner with the keyboard
+    explorer.get_by_text("asyncio", exact=True).click()  # tick one more server
+    explorer.get_by_role("button", name="Run").click()
+    page.wait_for_function("([img, old]) => img.getAttribute('src') !== old",
+                           arg=[image.element_handle(), before], timeout=60_000)
+    explorer.get_by_text("asyncio", exact=False).last.wait_for()
+    status = explorer.inner_text()
+    assert "asyncio" in status and "makespans:" in status, status
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    explorer.screenshot(path=str(ARTIFACTS / "explorer_changed.png"))
 
 
-def test_the_lifecycle_tracer_runs_what_a_learner_chooses(lab, browser):
+@pytest.mark.parametrize("ran", [notebook("05_socketserver.ipynb")], ids=lambda p: p.name, indirect=True)
+def test_the_lifecycle_tracer_runs_what_a_learner_chooses(ran):
     """Choose a UDP server and a failing setup(), press Run: the new trace shows it."""
-    with notebook_run(browser, lab, ROOT / "notebooks" / "05_socketserver.ipynb") as page:
-        tracer = page.locator(f"{VISIBLE} .widget-vbox", has=page.get_by_text("One request, traced: choose")).last
-        tracer.scroll_into_view_if_needed()
-        tracer.get_by_role("button", name="udp", exact=True).click()
-        tracer.get_by_role("button", name="setup", exact=True).click()
-        tracer.get_by_role("button", name="Run").click()
-        tracer.get_by_text("DatagramRequestHandler on a udp server, setup() raising").wait_for(timeout=30_000)
-        shown = tracer.inner_text()
-        assert "did not run" in shown and "setup() failed on purpose" in shown, shown
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        tracer.screenshot(path=str(ARTIFACTS / "lifecycle_traced.png"))
+    page = ran
+    tracer = page.locator(f"{VISIBLE} .widget-vbox", has=page.get_by_text("One request, traced: choose")).last
+    tracer.scroll_into_view_if_needed()
+    tracer.get_by_role("button", name="udp", exact=True).click()
+    tracer.get_by_role("button", name="setup", exact=True).click()
+    tracer.get_by_role("button", name="Run").click()
+    tracer.get_by_text("DatagramRequestHandler on a udp server, setup() raising").wait_for(timeout=30_000)
+    shown = tracer.inner_text()
+    assert "did not run" in shown and "setup() failed on purpose" in shown, shown
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    tracer.screenshot(path=str(ARTIFACTS / "lifecycle_traced.png"))
 
 
-def test_an_experiment_runs_again_when_a_learner_changes_it(lab, browser):
+@pytest.mark.parametrize("ran", [notebook("01_sockets_and_addresses.ipynb")], ids=lambda p: p.name, indirect=True)
+def test_an_experiment_runs_again_when_a_learner_changes_it(ran):
     """Notebook 01's experiment: choose the abstract Unix family; the live conversation is redone in it."""
-    with notebook_run(browser, lab, ROOT / "notebooks" / "01_sockets_and_addresses.ipynb") as page:
-        box = page.locator(f"{VISIBLE} .widget-vbox", has=page.get_by_text("One conversation, in the family")).last
-        box.scroll_into_view_if_needed()
-        assert "family AF_INET:" in box.inner_text()
-        box.get_by_role("button", name="AF_UNIX abstract", exact=True).click()
-        box.get_by_text("family AF_UNIX: the server received", exact=False).wait_for(timeout=30_000)
-        shown = box.inner_text()
-        assert "ran with family='AF_UNIX abstract'" in shown and "getsockname() = @" in shown, shown
-        ARTIFACTS.mkdir(parents=True, exist_ok=True)
-        box.screenshot(path=str(ARTIFACTS / "experiment_changed.png"))
+    page = ran
+    box = page.locator(f"{VISIBLE} .widget-vbox", has=page.get_by_text("One conversation, in the family")).last
+    box.scroll_into_view_if_needed()
+    assert "family AF_INET:" in box.inner_text()
+    box.get_by_role("button", name="AF_UNIX abstract", exact=True).click()
+    box.get_by_text("family AF_UNIX: the server received", exact=False).wait_for(timeout=30_000)
+    # the widget shows the new output first, then its status line: wait for both
+    box.get_by_text("ran with family='AF_UNIX abstract'", exact=False).wait_for(timeout=30_000)
+    shown = box.inner_text()
+    assert "ran with family='AF_UNIX abstract'" in shown and "getsockname() = @" in shown, shown
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    box.screenshot(path=str(ARTIFACTS / "experiment_changed.png"))
 
 
 def _answer_and_check(page, start_of_cell: str, answer: str, check: str):
@@ -342,13 +366,13 @@ def _answer_and_check(page, start_of_cell: str, answer: str, check: str):
     return checker
 
 
-def test_a_lab_check_passes_a_right_answer_and_fails_a_wrong_one(lab, browser):
+def test_a_lab_check_passes_a_right_answer_and_fails_a_wrong_one(lab, browser, notebook_slot):
     """In the student notebook: type an answer into the cell, run the check, read its verdict."""
     right = ("class UpperHandler(socketserver.StreamRequestHandler):\n"
              "    def handle(self):\n"
              "        for line in self.rfile:\n"
              "            self.wfile.write(line.upper())\n")
-    with notebook_run(browser, lab, ROOT / "labs" / LAB / f"{LAB}.ipynb") as page:
+    with notebook_run(browser, lab, ROOT / "labs" / LAB / f"{LAB}.ipynb", notebook_slot) as page:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         try:
             checker = _answer_and_check(page, "class UpperHandler", right, 'grader.check("q1")')

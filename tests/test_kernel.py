@@ -6,6 +6,9 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+# every test here starts a Jupyter kernel: make test, not make check
+pytestmark = pytest.mark.slow
+
 FORKING = '''
 import json, socketserver, warnings, psutil, socklab
 warnings.simplefilter("error")   # a fork warning (Python 3.12+) would fail this cell
@@ -140,44 +143,49 @@ def run_probe(kc):
 
 
 @pytest.mark.parametrize("mode", ["serial", "threading", "forking"])
-def test_interrupting_a_live_demo_leaves_nothing_running(mode):
+def test_interrupting_a_live_demo_leaves_nothing_running(mode, notebook_slot):
     """Kernel > Interrupt in the middle of a long load: the servers stop, and the
     notebook can simply be run again."""
-    import time
-
     from jupyter_client.manager import start_new_kernel
 
     km, kc = start_new_kernel(kernel_name="python3")
     try:
-        before = run_probe(kc)
-        for attempt in (1, 2):  # the second run shows nothing was in the way
-            msg_id = kc.execute(INTERRUPTED.format(mode=mode))
-            time.sleep(1.5)
-            km.interrupt_kernel()
-            start = time.monotonic()
-            while True:
-                reply = kc.get_shell_msg(timeout=20)
-                if reply["parent_header"].get("msg_id") == msg_id:
-                    break
-            assert time.monotonic() - start < 5, "the interrupt was honoured at once"
-            assert reply["content"]["status"] == "error"
-            assert reply["content"]["ename"] == "KeyboardInterrupt"
-            after = run_probe(kc)
-            assert after == {"servers": [], "threads": before["threads"], "children": 0}, (attempt, after)
-        # and the next run of a whole notebook, in this same kernel, passes
-        from pathlib import Path
-
-        notebook = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks" / "00_start_here.ipynb", 4)
-        for cell in notebook.cells:
-            if cell.cell_type != "code":
-                continue
-            for _ in range(20):  # resend a request aborted right after the interrupt (see run_probe)
-                reply = kc.execute_interactive(cell.source, timeout=120, output_hook=lambda msg: None)
-                if reply["content"]["status"] != "aborted":
-                    break
-                time.sleep(0.05)
-            assert reply["content"]["status"] == "ok", (cell.source[:80], reply["content"].get("evalue"))
-        assert run_probe(kc)["servers"] == []
+        with notebook_slot():  # timed: the interrupt honoured at once, then notebook 00's checks
+            interrupt_then_run_notebook_00(km, kc, mode)
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def interrupt_then_run_notebook_00(km, kc, mode):
+    import time
+
+    before = run_probe(kc)
+    for attempt in (1, 2):  # the second run shows nothing was in the way
+        msg_id = kc.execute(INTERRUPTED.format(mode=mode))
+        time.sleep(1.5)
+        km.interrupt_kernel()
+        start = time.monotonic()
+        while True:
+            reply = kc.get_shell_msg(timeout=20)
+            if reply["parent_header"].get("msg_id") == msg_id:
+                break
+        assert time.monotonic() - start < 5, "the interrupt was honoured at once"
+        assert reply["content"]["status"] == "error"
+        assert reply["content"]["ename"] == "KeyboardInterrupt"
+        after = run_probe(kc)
+        assert after == {"servers": [], "threads": before["threads"], "children": 0}, (attempt, after)
+    # and the next run of a whole notebook, in this same kernel, passes
+    from pathlib import Path
+
+    notebook = nbformat.read(Path(__file__).resolve().parent.parent / "notebooks" / "00_start_here.ipynb", 4)
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        for _ in range(20):  # resend a request aborted right after the interrupt (see run_probe)
+            reply = kc.execute_interactive(cell.source, timeout=120, output_hook=lambda msg: None)
+            if reply["content"]["status"] != "aborted":
+                break
+            time.sleep(0.05)
+        assert reply["content"]["status"] == "ok", (cell.source[:80], reply["content"].get("evalue"))
+    assert run_probe(kc)["servers"] == []

@@ -24,12 +24,15 @@ import labs  # noqa: E402
 
 LABS = labs.lab_names()
 pytestmark = pytest.mark.timeout(600)
+# otter assign, otter run, or a lab notebook in a Jupyter kernel: make test, not make check
+slow = pytest.mark.slow
 
 
 def test_the_five_labs_exist():
     assert LABS == ["lab01_echo", "lab02_framing", "lab03_udp", "lab04_chat", "lab05_concurrency"]
 
 
+@slow
 def test_generated_files_are_current():
     problems = labs.stale()
     assert problems == [], "run `make labs`: " + "; ".join(problems)
@@ -132,43 +135,111 @@ def test_each_lab_says_what_it_practises_and_how_long_it_takes(name):
 
 
 def _grade(name, folder, timeout=240):
-    """Grade a folder of submissions as an instructor would: {submission: its row of grades.csv}."""
+    """Grade a folder of submissions as an instructor would, with tools/labs.py's grade
+    (in this process, so that its otter assign is the shared one below):
+    {submission: its row of grades.csv}."""
+    out = folder / "grades.csv"
+    labs.grade(name, folder, out, timeout)
+    with open(out) as handle:
+        return {row["submission"]: row for row in csv.DictReader(handle)}
+
+
+def _grade_with_the_tool(name, folder, timeout):
+    """The same, through the command line an instructor types: python tools/labs.py grade ..."""
     out = folder / "grades.csv"
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", name, str(folder),
                            "--out", str(out), "--timeout", str(timeout)], capture_output=True, text=True,
                           timeout=max(120, timeout * 2.5))
     assert done.returncode == 0, done.stderr
+    assert f"wrote {out}" in done.stdout, done.stdout
     with open(out) as handle:
         return {row["submission"]: row for row in csv.DictReader(handle)}
 
 
-@pytest.fixture(scope="module")
-def graded(tmp_path_factory):
-    """Every lab's solution and untouched student notebook, graded as an instructor would."""
-    results = {}
-    for name in LABS:
-        folder = tmp_path_factory.mktemp(name)
-        shutil.copy(ROOT / "labs" / "autograder" / name / f"{name}.ipynb", folder / "solution.ipynb")
-        shutil.copy(ROOT / "labs" / name / f"{name}.ipynb", folder / "untouched.ipynb")
-        results[name] = _grade(name, folder)
-    return results
+@pytest.fixture(scope="session", autouse=True)
+def assign_once_per_run(once_per_run):
+    """``otter assign`` takes seconds a lab and gives the same bytes every time (tools/labs.py
+    fixes its ids and dates: the currency check relies on it). Run it once per lab for the
+    whole test run, every xdist worker included, and hand each later caller of labs.assign
+    (stale, autograder_zip, grade) a copy of that output. The tests of the command line
+    run it themselves, in the tool's own process."""
+    real = labs.assign
+
+    def assign(name, out, run_tests=False):
+        if run_tests:
+            return real(name, out, run_tests=True)
+        with once_per_run(f"otter-assign-{name}") as (store, empty):
+            if empty:
+                real(name, store)
+        shutil.copytree(store / name, out / name, symlinks=True)
+        return out / name
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(labs, "assign", assign)
+        yield
 
 
+def _hand_in(folder):
+    """Lab 01 as a learner hands it in, into folder: the student folder with a finished
+    notebook (the solution), every cell run in a kernel as in JupyterLab, export cell last.
+    The notebook as run goes to folder/ran.ipynb; the zip its export cell wrote stays."""
+    name = LABS[0]
+    home = folder / name
+    shutil.copytree(ROOT / "labs" / name, home)
+    shutil.copy(ROOT / "labs" / "autograder" / name / f"{name}.ipynb", home / f"{name}.ipynb")
+    nb = nbformat.read(home / f"{name}.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(home)}}).execute()
+    nbformat.write(nb, folder / "ran.ipynb")
+
+
+@pytest.fixture
+def handed_in(once_per_run):
+    """(lab 01's notebook as a learner ran it, the zips its export cell wrote): once per run."""
+    with once_per_run("handed-in") as (folder, empty):
+        if empty:
+            _hand_in(folder)
+    return nbformat.read(folder / "ran.ipynb", as_version=4), sorted((folder / LABS[0]).glob(f"{LABS[0]}_*.zip"))
+
+
+@pytest.fixture
+def graded(once_per_run, request):
+    """graded(name): a lab's solution and untouched student notebook (and for lab 01, beside
+    them, the zip a learner exported), graded as an instructor would, once per run:
+    {submission: its row}."""
+    def grade(name):
+        with once_per_run(f"graded-{name}") as (folder, empty):
+            if empty:
+                shutil.copy(ROOT / "labs" / "autograder" / name / f"{name}.ipynb", folder / "solution.ipynb")
+                shutil.copy(ROOT / "labs" / name / f"{name}.ipynb", folder / "untouched.ipynb")
+                if name == LABS[0]:
+                    _, zips = request.getfixturevalue("handed_in")
+                    assert len(zips) == 1, f"the export cell writes one zip, not {zips}"
+                    shutil.copy(zips[0], folder / "ada.zip")
+                _grade(name, folder)
+        with open(folder / "grades.csv") as handle:
+            return {row["submission"]: row for row in csv.DictReader(handle)}
+
+    return grade
+
+
+@slow
 @pytest.mark.parametrize("name", LABS)
-def test_the_solution_earns_every_point(graded, name):
-    row = graded[name]["solution.ipynb"]
+def test_the_solution_earns_every_point(name, graded):
+    row = graded(name)["solution.ipynb"]
     assert row["error"] == "", row["error"]
     assert float(row["total"]) == float(row["possible"]) > 0, row
 
 
+@slow
 @pytest.mark.parametrize("name", LABS)
-def test_an_untouched_student_notebook_earns_nothing(graded, name):
-    row = graded[name]["untouched.ipynb"]
+def test_an_untouched_student_notebook_earns_nothing(name, graded):
+    row = graded(name)["untouched.ipynb"]
     assert row["error"] == "", row["error"]
     questions = [k for k in row if re.fullmatch(r"q\d+", k)]
     assert questions and all(float(row[q]) == 0 for q in questions), row
 
 
+@slow
 @pytest.mark.parametrize("name", LABS)
 def test_the_student_notebook_runs_top_to_bottom_and_fails_its_checks(name, tmp_path):
     folder = tmp_path / name
@@ -189,12 +260,16 @@ def test_the_student_notebook_runs_top_to_bottom_and_fails_its_checks(name, tmp_
     assert checks >= 2
 
 
+@slow
 def test_grading_a_folder_reports_a_notebook_that_never_finishes(tmp_path):
     name = LABS[0]
     nb = nbformat.read(ROOT / "labs" / name / f"{name}.ipynb", as_version=4)
-    nb.cells.insert(2, nbformat.v4.new_code_cell("while True:\n    pass"))
+    # stuck as a learner's notebook gets stuck: a server waiting for a client that never comes
+    # (blocked, not spinning: the 20 s it waits leave the machine's cores to the other tests)
+    nb.cells.insert(2, nbformat.v4.new_code_cell(
+        "import socket\nwaiting = socket.create_server(('127.0.0.1', 0))\nwaiting.accept()"))
     nbformat.write(nb, tmp_path / "stuck.ipynb")
-    (row,) = _grade(name, tmp_path, timeout=20).values()
+    (row,) = _grade_with_the_tool(name, tmp_path, timeout=20).values()
     assert row["total"] == "0" and "did not finish" in row["error"], row
 
 
@@ -226,6 +301,7 @@ def test_the_labs_tool_explains_a_wrong_command():
     assert done.returncode == 2 and "no lab 'lab99'; the labs are lab01_echo" in done.stderr
 
 
+@slow
 def test_the_autograder_zip_carries_every_test_and_socklab(tmp_path):
     archive = labs.autograder_zip(LABS[0], tmp_path)
     with zipfile.ZipFile(archive) as zipped:
@@ -255,35 +331,29 @@ def test_each_student_notebook_ends_with_an_export_cell_that_needs_no_pdf_toolin
     assert any(f"{name}_DATE.zip" in c.source for c in nb.cells if c.cell_type == "markdown"), "say what it writes"
 
 
-def test_a_learner_exports_a_zip_that_grades_to_full_marks(tmp_path):
+@slow
+def test_a_learner_exports_a_zip_that_grades_to_full_marks(handed_in, graded):
     """A learner's hand-in, end to end: the student folder with a finished notebook (the
     solution), every cell run in a kernel as in JupyterLab, export cell last; the zip it
-    writes, collected into a folder and graded by `tools/labs.py grade`, earns every point."""
+    writes, collected into a folder with a notebook handed in as it is, and graded by
+    tools/labs.py's grade, earns every point."""
     name = LABS[0]
-    folder = tmp_path / "home" / name
-    shutil.copytree(ROOT / "labs" / name, folder)
-    shutil.copy(ROOT / "labs" / "autograder" / name / f"{name}.ipynb", folder / f"{name}.ipynb")
-    nb = nbformat.read(folder / f"{name}.ipynb", as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}).execute()
+    nb, zips = handed_in
     export = nb.cells[[i for i, c in enumerate(nb.cells) if c.cell_type == "code"][-1]]
     assert "grader.export(" in export.source
     for output in export.outputs:
         assert output.output_type != "error", f"the export cell raised {output.get('ename')}: {output.get('evalue')}"
         assert output.get("name") != "stderr", f"the export cell wrote to stderr: {output.get('text')}"
     shown = "".join(o.get("data", {}).get("text/html", "") for o in export.outputs)
-    (zipped,) = folder.glob(f"{name}_*.zip")
+    (zipped,) = zips
     assert zipped.name in shown, "the export cell shows a link to the zip"
     with zipfile.ZipFile(zipped) as archive:
         names = archive.namelist()
     assert f"{name}.ipynb" in names, names
     assert not [n for n in names if n.endswith(".pdf") or n == ".OTTER_LOG"], names
-    # the instructor's side: one zip per learner in a folder, with a notebook handed in as it is
-    submissions = tmp_path / "submissions"
-    submissions.mkdir()
-    shutil.copy(zipped, submissions / "ada.zip")
-    shutil.copy(ROOT / "labs" / name / f"{name}.ipynb", submissions / "untouched.ipynb")
-    rows = _grade(name, submissions)
-    assert set(rows) == {"ada.zip", "untouched.ipynb"}, rows
+    # the instructor's side: one zip per learner in a folder, with notebooks handed in as they are
+    rows = graded(name)
+    assert set(rows) == {"ada.zip", "solution.ipynb", "untouched.ipynb"}, rows
     assert rows["ada.zip"]["error"] == "", rows["ada.zip"]["error"]
     assert float(rows["ada.zip"]["total"]) == float(rows["ada.zip"]["possible"]) > 0, rows["ada.zip"]
     assert float(rows["untouched.ipynb"]["total"]) == 0, rows["untouched.ipynb"]
@@ -302,6 +372,7 @@ def test_an_export_left_in_a_lab_folder_is_litter(tmp_path):
     assert labs._differences(left, right) == []
 
 
+@slow
 def test_grading_an_empty_folder_says_so(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", LABS[0], str(tmp_path)],
                           capture_output=True, text=True, timeout=60)

@@ -1,8 +1,12 @@
-"""The course notebooks: saved cleanly, linked, and safe to run twice in one kernel.
+"""The course notebooks: saved cleanly, linked, run as saved, and safe to run twice in one kernel.
 
-nbval (run by `make test`) checks each cell's output against the saved one.
-These tests check what nbval cannot: how the notebooks were saved, the
-navigation, and what a kernel holds after running a notebook twice.
+Each notebook is executed once per test run for what nbval and a leak test used to
+run it for separately: test_runs_as_saved_then_again_in_one_kernel_leaving_nothing
+runs it twice in one fresh kernel, compares the first run's outputs with the saved
+ones through nbval's own comparison and tests/nbval_sanitize.cfg, and probes the
+kernel after every cell and every run. Other tests run it again only where the
+kernel must differ: an imitated Mac, and the core path without optional sections.
+The rest check how the notebooks were saved, and the navigation.
 """
 
 import json
@@ -16,6 +20,8 @@ from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+# runs a notebook in a Jupyter kernel: make test, not make check
+slow = pytest.mark.slow
 
 
 def code_cells(nb):
@@ -154,21 +160,79 @@ def probe(client, index):
     return json.loads(text)
 
 
+SANITIZE = ROOT / "tests" / "nbval_sanitize.cfg"
+CELL_TIMEOUT = 120  # seconds for one cell, as nbval had (--nbval-cell-timeout=120)
+
+
+def nbval_cells(request, path):
+    """nbval's own items for a notebook's code cells, one per code cell in order, not run:
+    each knows the options nbval reads from the cell's tags and comments
+    (nbval-ignore-output...), and compares new outputs with the saved ones as nbval
+    does, after tests/nbval_sanitize.cfg (``item.compare_outputs(new, saved)``)."""
+    from nbval.plugin import IPyNbFile, get_sanitize_patterns, nocolors
+
+    notebook = IPyNbFile.from_parent(request.session, path=path)
+    notebook.sanitize_patterns.update(get_sanitize_patterns(SANITIZE.read_text()))
+    items = list(notebook.collect())
+    for item in items:
+        item.colors = nocolors  # plain text in an assertion message
+    return items
+
+
+def differs_from_saved(item, outputs):
+    """nbval's verdict on one cell's new outputs: None if they match the saved ones, else why not."""
+    import copy
+
+    from nbval.plugin import coalesce_streams
+
+    options = item.options
+    assert not options["skip"] and not options["check_exception"], "every cell runs and succeeds"
+    saved = item.cell.outputs
+    if item.cell.execution_count is None:  # nbval compares only cells saved executed
+        return "an unrun cell has saved outputs" if saved else None
+    if not options["check"]:  # nbval-ignore-output: a declared measurement
+        return None
+    if item.compare_outputs(coalesce_streams(copy.deepcopy(outputs)), coalesce_streams(copy.deepcopy(saved))):
+        return None
+    return "\n".join(item.comparison_traceback)
+
+
+@slow
+@pytest.mark.timeout(600)
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_runs_twice_in_one_kernel_and_leaves_nothing(path):
+def test_runs_as_saved_then_again_in_one_kernel_leaving_nothing(path, request):
+    """One kernel, the notebook run twice, with a probe after each cell and each run.
+
+    Run 1 starts from a fresh kernel: each cell's outputs must match the saved ones
+    as nbval compares them (its own comparison and tests/nbval_sanitize.cfg; a cell
+    tagged nbval-ignore-output is not compared). Both runs: no error, no
+    ResourceWarning, nothing on stderr, no socket bound beyond loopback; after
+    each, no server, thread, child, listening socket or socket file left behind,
+    and the second run adds no descriptor. One execution serves what nbval and a
+    separate leak test each ran the notebook for."""
+    with request.getfixturevalue("notebook_slot")():
+        run_as_saved_then_again(path, request)
+
+
+def run_as_saved_then_again(path, request):
     nb = nbformat.read(path, as_version=4)
     body = len(nb.cells)
+    saved = nbval_cells(request, path)
+    assert len(saved) == sum(1 for c in nb.cells if c.cell_type == "code")
     warn = nbformat.v4.new_code_cell(SETUP)
     nb.cells = nb.cells + [warn, nbformat.v4.new_code_cell(PROBE), nbformat.v4.new_code_cell(EXPOSED)]
-    client = NotebookClient(nb, timeout=300, kernel_name="python3",
+    client = NotebookClient(nb, timeout=CELL_TIMEOUT, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     with client.setup_kernel():
         client.execute_cell(warn, body)
         before = probe(client, body + 1)
         for run in (1, 2):
+            differences = []
+            code = iter(saved)
             for index, cell in enumerate(nb.cells[:body]):
                 if cell.cell_type != "code":
                     continue
+                item = next(code)
                 client.execute_cell(cell, index)
                 # security: every socket the cell bound was bound to loopback
                 exposed_cell = nb.cells[body + 2]
@@ -182,6 +246,13 @@ def test_runs_twice_in_one_kernel_and_leaves_nothing(path):
                     # a notebook may print a traceback on purpose (stdout); stray ones go to stderr
                     assert "ResourceWarning" not in shown, (run, index, shown[:300])
                     assert not (output.output_type == "stream" and output.name == "stderr"), (run, index, shown)
+                if run == 1:
+                    why = differs_from_saved(item, cell.outputs)
+                    if why:
+                        differences.append(f"{path.name}, code cell {item.cell_num} (cell {index}):\n"
+                                           f"{cell.source[:200]}\n{why}")
+            if differences:  # every cell that differs, as nbval would list them, before anything else
+                pytest.fail("outputs differ from the saved ones:\n\n" + "\n\n".join(differences), pytrace=False)
             after = probe(client, body + 1)
             assert after["servers"] == [], f"run {run} left servers running"
             assert after["threads"] == before["threads"], f"run {run} left threads"
@@ -194,6 +265,40 @@ def test_runs_twice_in_one_kernel_and_leaves_nothing(path):
                 settled = after["fds"]
             else:
                 assert after["fds"] <= settled, "the second run leaked descriptors"
+
+
+@slow
+def test_the_harness_fails_on_a_changed_output_and_on_a_leak(tmp_path, request):
+    """The check above, proven: a port that differs is sanitized away, a word that
+    differs fails as nbval fails it (and only that cell), an ignored measurement is
+    not compared, and a thread left by the second run fails it."""
+    def saved_notebook(name, cells):
+        nb = nbformat.v4.new_notebook()
+        for number, (source, saved, tags) in enumerate(cells, 1):
+            cell = nbformat.v4.new_code_cell(source, execution_count=number, metadata={"tags": tags})
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=saved)]
+            nb.cells.append(cell)
+        nbformat.write(nb, tmp_path / name)
+        return tmp_path / name
+
+    changed = saved_notebook("changed.ipynb", [
+        ('print("listening at 127.0.0.1:40001")', "listening at 127.0.0.1:50002\n", []),
+        ('print("hello, server")', "hello, SERVER\n", []),
+        ('import random; print(random.random())', "0.5\n", ["nbval-ignore-output"]),
+    ])
+    with pytest.raises(pytest.fail.Exception) as failed:
+        run_as_saved_then_again(changed, request)
+    message = str(failed.value)
+    assert "code cell 1 " in message and "hello, SERVER" in message, message
+    assert "code cell 0 " not in message and "code cell 2 " not in message, message
+
+    leaky = saved_notebook("leaky.ipynb", [
+        ("import threading\nif 'ran' in globals():\n"
+         "    threading.Thread(target=threading.Event().wait, daemon=True, name='left-behind').start()\n"
+         "ran = True\nprint('ran')", "ran\n", []),
+    ])
+    with pytest.raises(AssertionError, match="run 2 left threads"):
+        run_as_saved_then_again(leaky, request)
 
 
 # The source lists these functions and methods; notebook 03 promises a live cell for each.
@@ -242,12 +347,15 @@ def problems_where_linux_is_hidden(nb, folder):
     return problems
 
 
+@slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_runs_where_linux_features_are_missing(path):
-    problems = problems_where_linux_is_hidden(nbformat.read(path, as_version=4), path.parent)
+def test_runs_where_linux_features_are_missing(path, notebook_slot):
+    with notebook_slot():
+        problems = problems_where_linux_is_hidden(nbformat.read(path, as_version=4), path.parent)
     assert not problems, "on a Mac (imitated), these cells fail instead of saying what Linux shows:\n" + "\n".join(problems)
 
 
+@slow
 def test_the_imitated_mac_catches_an_unguarded_cell(tmp_path):
     """The check above fails on what a Mac lacks, and passes once the cell asks first."""
     cells = {
@@ -354,8 +462,9 @@ def test_the_course_map_states_core_and_optional_minutes():
         f"the course map's total row says core {total_core}, optional {total_optional}"
 
 
+@slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_core_path_runs_without_the_optional_sections(path):
+def test_core_path_runs_without_the_optional_sections(path, notebook_slot):
     """A learner who leaves the optional sections collapsed runs only the core cells
     (Shift-Enter skips hidden cells): no core cell may need what an optional one made."""
     nb = nbformat.read(path, as_version=4)
@@ -363,7 +472,8 @@ def test_core_path_runs_without_the_optional_sections(path):
     nb.cells = [c for i, c in enumerate(nb.cells) if i not in skipped]
     client = NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
-    client.execute()
+    with notebook_slot():
+        client.execute()
     errors = [f"{c.source[:60]!r}: {o.ename}: {o.evalue}"[:300] for c in nb.cells if c.cell_type == "code"
               for o in c.outputs if o.output_type == "error"]
     assert not errors, "without the optional sections, core cells fail:\n" + "\n".join(errors)

@@ -7,34 +7,46 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def pip_requirements() -> dict:
-    out = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#")[0].strip()
-        if line:
-            name, spec = re.match(r"([A-Za-z0-9_.-]+)\s*(.*)", line).groups()
-            out[name.lower()] = spec.replace(" ", "")
-    return out
+sys.path.insert(0, str(ROOT / "tools"))
+import deps  # noqa: E402
 
 
-def conda_dependencies() -> dict:
-    out, in_deps = {}, False
-    for line in (ROOT / "environment.yml").read_text().splitlines():
-        if line.startswith("dependencies:"):
-            in_deps = True
-            continue
-        match = re.match(r"  - ([A-Za-z0-9_.-]+)\s*(\S*)$", line)
-        if in_deps and match:
-            out[match.group(1).lower()] = match.group(2).replace(" ", "")
-    return out
+def test_dependency_files_are_generated_from_pyproject():
+    """pyproject.toml declares the packages once; requirements.txt, environment.yml and
+    the autograder's requirements are written from it by tools/deps.py."""
+    assert deps.stale() == [], "run `make deps` (python tools/deps.py) after editing pyproject.toml"
+    groups = deps.declared()
+    assert set(groups) == {"dependencies", "course", "test"}
+    names = [re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower() for r in deps.everything(groups)]
+    assert len(names) == len(set(names)), f"a package is declared twice: {names}"
+    assert all(re.search(r">=[\d.]+,<[\d.]+$", r) for r in deps.everything(groups)), \
+        "every package has a range: a floor the course was tested with and the next major version excluded"
+    environment = (ROOT / "environment.yml").read_text()
+    assert "  - python>=3.11,<3.15\n" in environment, "conda gets the Pythons the course supports, 3.11 to 3.14"
 
 
-def test_environment_yml_and_requirements_agree():
-    conda = conda_dependencies()
-    python = conda.pop("python")
-    conda.pop("pip")
-    assert conda == pip_requirements(), "environment.yml and requirements.txt must list the same packages and ranges"
-    assert python == ">=3.11,<3.15", "environment.yml allows the Pythons the course supports, 3.11 to 3.14"
+def test_a_changed_range_makes_the_generated_files_stale(tmp_path):
+    """The check above can fail: change one range in a copy of pyproject.toml, and every
+    file that lists that package is reported out of date, until tools/deps.py runs."""
+    for name in ("pyproject.toml", *deps.files(deps.declared())):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    assert deps.stale(tmp_path) == []
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace('"psutil>=6.0,<8"', '"psutil>=6.1,<8"'))
+    assert deps.stale(tmp_path) == ["requirements.txt", "environment.yml", "labs/source/requirements-autograder.txt"]
+    pyproject.write_text(pyproject.read_text().replace('"nbval>=0.11,<0.12"', '"nbval>=0.11,<0.13"'))
+    for name, text in deps.files(deps.declared(pyproject)).items():
+        (tmp_path / name).write_text(text)
+    assert deps.stale(tmp_path) == []
+    assert "nbval>=0.11,<0.13" in (tmp_path / "environment.yml").read_text()
+    assert "nbval" not in (tmp_path / "labs/source/requirements-autograder.txt").read_text()
+
+
+def test_make_installs_from_pyproject():
+    makefile = (ROOT / "Makefile").read_text()
+    assert "$(STAMP): pyproject.toml" in makefile, "the install step reruns when pyproject.toml changes"
+    assert "install -e '.[course,test]'" in makefile
 
 
 SUPPORTED = (3, 11), (3, 14)

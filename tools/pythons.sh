@@ -4,7 +4,7 @@
 #   sid     Debian testing/unstable, Python 3.14
 # Each suite gets a root file system under build/pythons/SUITE (debootstrap,
 # made once and reused), a copy of this working tree, a fresh .venv made by
-# its python3, then `make check`: the unit tests and the notebook validation
+# its python3, then `make test-no-browser`: the unit tests and the notebook validation
 # (everything but the browser, which the root has no Chromium for).
 #
 #   make pythons                      # both suites
@@ -50,7 +50,7 @@ run_suite() {
   chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     LANG=C.UTF-8 PIP_CERT=/etc/ssl/certs/socklab-pip-ca.crt PIP_DEFAULT_TIMEOUT=180 \
     PYTEST_ARGS="${PYTEST_ARGS:-}" \
-    bash -c 'cd /course && python3 --version && make check PYTHON=python3 PYTEST_ARGS="$PYTEST_ARGS"' \
+    bash -c 'cd /course && python3 --version && make test-no-browser PYTHON=python3 PYTEST_ARGS="$PYTEST_ARGS"' \
     >"$logs/$suite.log" 2>&1 || status=$?
   local m
   for m in "${mounted[@]}"; do umount "$m" || umount -l "$m"; done
