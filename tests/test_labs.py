@@ -202,7 +202,7 @@ def handed_in(once_per_run):
 
 
 @pytest.fixture
-def graded(once_per_run, request):
+def graded(once_per_run, notebook_slot, request):
     """graded(name): a lab's solution and untouched student notebook (and for lab 01, beside
     them, the zip a learner exported), graded as an instructor would, once per run:
     {submission: its row}."""
@@ -215,7 +215,10 @@ def graded(once_per_run, request):
                     _, zips = request.getfixturevalue("handed_in")
                     assert len(zips) == 1, f"the export cell writes one zip, not {zips}"
                     shutil.copy(zips[0], folder / "ada.zip")
-                _grade(name, folder)
+                # Lab 05's checks measure concurrency itself (how many cores a
+                # computing run used): no course notebook may run meanwhile.
+                with notebook_slot(every=(name == "lab05_concurrency")):
+                    _grade(name, folder)
         with open(folder / "grades.csv") as handle:
             return {row["submission"]: row for row in csv.DictReader(handle)}
 
