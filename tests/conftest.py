@@ -54,17 +54,17 @@ def once_per_run(tmp_path_factory):
 
 
 # Course notebooks executing at once, whatever the number of xdist workers.
-NOTEBOOK_SLOTS = 2
+NOTEBOOK_SLOTS = 1
 
 
 @pytest.fixture(scope="session")
 def notebook_slot(tmp_path_factory):
     """``with notebook_slot():`` around the execution of a course notebook.
 
-    At most NOTEBOOK_SLOTS (two, a core each) run at once across the workers. The
+    At most NOTEBOOK_SLOTS (one) run at once across the workers. The
     notebooks check timing claims (a stop within 50 ms, eight forked children three
     times faster than one) that hold on a two-core machine busy with one other thing,
-    as `make soak` keeps it; four workers each running one would be busier than that.
+    as `make soak` keeps it: one notebook at a time, beside one other worker.
     The other tests, mostly waiting (otter, bounded checks), fill the other workers."""
     import fcntl
 
