@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .clients import exchange
-from .display import show_in_notebooks
+from .display import describe, show_in_notebooks
 from .errors import HandlerError
 from .kinds import KINDS, STREAM_KINDS, format_address, normalise
 from .registry import serve
@@ -347,4 +347,13 @@ def plot_classes(module=socketserver, title: Optional[str] = None):
                            Patch(facecolor=colours["mixin"], edgecolor="#444", label="mix-ins"),
                            Patch(facecolor=colours["combo"], edgecolor="#444", label="ready-made: mix-in + server")],
                   loc="outside lower center", ncols=3, frameon=False, fontsize=9)
-    return figure
+    children = {}
+    for cls in place:
+        for base in cls.__bases__:
+            if base in place:
+                children.setdefault(base, []).append(cls.__name__)
+    tree = "; ".join(f"{base.__name__} is the base of {' and '.join(names)}" for base, names in children.items())
+    made = ", ".join(f"{cls.__name__} ({' + '.join(b.__name__ for b in cls.__bases__)})" for cls in combos)
+    return describe(figure, f"socketserver's server classes on Python {platform.python_version()}. {tree}. "
+                            f"The mix-ins {' and '.join(m.__name__ for m in mixins)} each combine with a basic "
+                            f"server into a ready-made class: {made}.")

@@ -40,7 +40,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Optional
 
-from .display import show_in_notebooks
+from .display import describe
 
 __all__ = ["Job", "Segment", "Result", "POLICIES", "simulate", "plot_schedule", "compare_schedules", "sweep"]
 
@@ -461,18 +461,27 @@ def _colours_and_span(results):
     return {name: palette[i % len(palette)] for i, name in enumerate(names)}, span
 
 
+def _summary(result: Result, label: Optional[str], mark=()) -> str:
+    """A schedule in words (a figure's text alternative): makespan, CPU use, finishes, answers, deadlines."""
+    stats = sorted(result.stats.values(), key=lambda s: s.finish)
+    parts = [f"{label or result.label}: makespan {result.makespan:g} ms, CPU busy {result.cpu_utilisation:.0%}",
+             "jobs done " + ", ".join(f"{s.name} at {s.finish:g}" for s in stats) + " ms"]
+    parts += [f"{name} answered after {result.stats[name].turnaround:g} ms" for name in mark]
+    if any(s.deadline is not None for s in stats):
+        parts.append("missed deadlines: " + (", ".join(s.name for s in stats if s.met_deadline is False) or "none"))
+    return "; ".join(parts)
+
+
 def compare_schedules(results, *, title: Optional[str] = None, mark=(), figsize=None):
     """Several results stacked on one shared time axis: a list, or a dict ``{label: Result}``.
     ``mark=["U1", ...]`` adds a row per named job, from its arrival to its finish;
     ``figsize=(width, height)`` in inches (by default 8 wide, taller with each result)."""
     from matplotlib.figure import Figure
 
-
     items = list(results.items()) if isinstance(results, dict) else [(None, r) for r in results]
     if not items or not all(isinstance(r, Result) for _, r in items):
         raise TypeError("compare_schedules takes a non-empty list (or dict) of results of sched.simulate(...)")
     mark = _marked([r for _, r in items], mark)
-    show_in_notebooks()
     colours, span = _colours_and_span([r for _, r in items])
     fig = Figure(figsize=figsize or (8, 1.6 + (1.5 + 0.3 * len(mark)) * len(items)), dpi=DPI, layout="constrained")
     axes = fig.subplots(len(items), 1, sharex=True, squeeze=False)[:, 0]
@@ -484,7 +493,9 @@ def compare_schedules(results, *, title: Optional[str] = None, mark=(), figsize=
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), fontsize=TEXT)
     if title:
         fig.suptitle(title, fontsize=TITLE + 2)
-    return fig
+    intro = "" if len(items) == 1 else f"{len(items)} schedules on one time axis, a CPU lane and an I/O lane each. "
+    return describe(fig, (f"{title}. " if title else "") + intro
+                    + ". ".join(_summary(r, label, mark) for label, r in items) + ".")
 
 
 def plot_schedule(result: Result, ax=None, *, title: Optional[str] = None, mark=(), figsize=None):
@@ -526,7 +537,6 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
-
     quanta, overheads = list(quanta), list(overheads)
     if not quanta or not overheads:
         raise ValueError("sweep needs at least one quantum and one overhead, e.g. quanta=range(1, 61), "
@@ -547,14 +557,17 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
             r = simulate(jobs, "round-robin", quantum=quantum, overhead=overhead)
             numbers[overhead][quantum] = (_mean_answer(r, names), float(r.busy("switch") / r.makespan))
 
-    show_in_notebooks()
     fig = Figure(figsize=(9.5, 3.9), dpi=DPI, layout="constrained")
     wait_ax, switch_ax = fig.subplots(1, 2)
+    low, high, said = min(quanta), max(quanta), []
     for i, overhead in enumerate(overheads):
         rows, colour = numbers[overhead], f"C{i % 10}"
         wait_ax.plot(quanta, [rows[q][0] for q in quanta], color=colour, label=f"switch {overhead:g} ms")
         best = min(quanta, key=lambda q: rows[q][0])  # the first of equals
         wait_ax.plot([best], [rows[best][0]], "o", color=colour)
+        said.append(f"with switches of {overhead:g} ms, the wait is lowest, {rows[best][0]:.3g} ms, at a quantum of "
+                    f"{best:g} ms" + (f", where switching takes {rows[best][1]:.0%} of the time ({rows[low][1]:.0%} "
+                                      f"at the shortest quantum, {low:g} ms)" if overhead else ""))
         switch_ax.plot(quanta, [100 * rows[q][1] for q in quanta], color=colour, label=f"switch {overhead:g} ms")
     extra = [Line2D([], [], color="black", marker="o", linestyle="none", label="lowest wait on each line")]
     if baseline is not None:
@@ -569,7 +582,6 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
     switch_ax.set_ylabel("share of the makespan (%)", fontsize=TEXT + 0.5)
     handles, _ = wait_ax.get_legend_handles_labels()  # the same lines in both panels: one legend below
     fig.legend(handles=handles + extra, loc="outside lower center", ncols=len(handles) + len(extra), fontsize=TEXT)
-    low, high = min(quanta), max(quanta)
     ticks = [t for t in (0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000) if low <= t <= high]
     for ax in (wait_ax, switch_ax):
         ax.set_xlabel("time slice, quantum (ms), logarithmic scale" if high >= 10 * low
@@ -581,4 +593,8 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=TITLE + 2)
+    said = "; ".join(said)
+    describe(fig, (f"{title}. " if title else "") + f"Round robin with quanta from {low:g} to {high:g} ms: mean time "
+             f"to answer of {who}, and the share of time lost to switching. {said[0].upper()}{said[1:]}."
+             + (f" {baseline.label} (dashed line): {level:.3g} ms." if baseline is not None else ""))
     return fig, numbers

@@ -22,7 +22,7 @@ import time
 from typing import NamedTuple
 
 from .children import Child, start_child  # noqa: F401  (notebook 08 forks with spans.start_child)
-from .display import show_in_notebooks
+from .display import describe, show_in_notebooks
 from .stopping import burn
 
 COLORS = {"computing": "tab:blue", "waiting": "tab:orange"}
@@ -222,4 +222,10 @@ def plot_spans(spans_by_label: dict, *, title: str = "Who ran when"):
     fig.legend(handles=[Patch(color=COLORS[w], label=w) for w in COLORS if w in shown],
                loc="outside lower center", ncols=2, fontsize=9)
     fig.suptitle(title, fontsize=12)
-    return fig
+    said = []
+    for label, found in panels.items():
+        workers = len({s.worker for s in found})
+        together = overlap(found)
+        said.append(f"{label}: {workers} worker{'s' if workers != 1 else ''}, done after {makespan(found):.2f} s"
+                    + (f", two or more running at once {together:.0%} of the time" if workers > 1 else ""))
+    return describe(fig, f"{title}. One lane per worker. " + ". ".join(said) + ".")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Optional
 
-from .display import show_in_notebooks
+from .display import describe, show_in_notebooks
 
 # matplotlib is imported inside the drawing functions: a server started from the
 # command line (or forked from this process) should not pay for it.
@@ -92,6 +92,35 @@ def _order(lanes) -> list:
     """Lanes top to bottom in the order a worker started on them, so a serial
     server draws a staircase; clients never served come last."""
     return sorted(lanes, key=lambda s: (s.served_from is None, s.served_from or 0.0, s.start, s.index))
+
+
+def _most_at_once(lanes) -> int:
+    """The most clients being served at the same moment."""
+    events = sorted((t, change) for s in lanes if s.served_from is not None
+                    for t, change in ((s.served_from, 1), (s.served_to, -1)))
+    running = most = 0
+    for _, change in events:  # at a tie, an end (-1) sorts first: back to back is not at once
+        running += change
+        most = max(most, running)
+    return most
+
+
+def summary(result, name: Optional[str] = None) -> str:
+    """One run in words, as a figure's text alternative says it: how long it took, how
+    many clients were served at once, who waited longest, how many failed."""
+    lanes = visits(result)
+    parts = [f"{name or result.label}: {len(lanes)} clients, done after {result.makespan:.2f} s"]
+    most = _most_at_once(lanes)
+    if most:
+        parts.append("one served at a time" if most == 1 else f"up to {most} served at once")
+    waits = [(s.waited, -s.index) for s in lanes if s.waited is not None]
+    if waits:
+        longest, index = max(waits)
+        parts.append(f"the longest wait was {longest:.2f} s (client {1 - index})")
+    failed = sum(1 for s in lanes if s.error)
+    if failed:
+        parts.append(f"{failed} failed")
+    return "; ".join(parts)
 
 
 def _legend_handles(lanes) -> list:
@@ -203,6 +232,13 @@ def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers:
         handles = _legend_handles(lanes)
     if own:  # below the chart, where it covers neither bars nor the makespan label
         ax.figure.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=9)
+        text = summary(result) + "."
+        if by == "worker":
+            counts = {}
+            for lane in lanes:
+                counts[lane.worker] = counts.get(lane.worker, 0) + 1
+            text += (" Lanes are workers: " + ", ".join(f"{w} served {c}" for w, c in counts.items()) + ".")
+        describe(ax.figure, text)
     else:
         ax.legend(handles=handles, loc="best", fontsize=8, framealpha=0.95)
     return ax.figure
@@ -239,7 +275,8 @@ def compare(results, *, title: Optional[str] = None):
     fig.legend(handles=_legend_handles(lanes), loc="outside lower center", ncols=4, fontsize=9)
     if title:
         fig.suptitle(title, fontsize=12)
-    return fig
+    return describe(fig, (f"{title}. " if title else "") + f"{len(items)} runs on one time axis, a lane per client. "
+                         + ". ".join(summary(result, label) for label, result in items) + ".")
 
 
 def _check_result(result):

@@ -1,0 +1,151 @@
+"""Every figure socklab draws carries a text alternative: what a screen reader, a text
+export or the website's alt attribute says instead of the picture."""
+
+import json
+import re
+import socketserver
+from pathlib import Path
+
+import pytest
+from matplotlib.figure import Figure
+
+import socklab
+from socklab import inside, sched, spans
+from socklab.display import describe, text_alternative
+from socklab.spans import Span
+from socklab.timeline import summary, visits
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def shell():
+    from IPython.core.interactiveshell import InteractiveShell
+
+    return InteractiveShell.instance()
+
+
+def test_a_described_figure_is_one_output_with_its_text_as_plain_text_and_alt(shell):
+    figure = Figure()
+    figure.add_subplot().plot([0, 1])
+    describe(figure, "A line going\n  up.")
+    data, metadata = shell.display_formatter.format(figure)
+    assert data["image/png"][:8] == b"\x89PNG\r\n\x1a\n"
+    assert data["text/plain"] == "A line going up."  # one paragraph: alt text has no line breaks
+    assert metadata == {"image/png": {"alt": "A line going up."}}
+
+
+def test_a_figure_without_a_text_alternative_is_shown_as_before(shell):
+    describe(Figure(), "registers the formatters")
+    data, metadata = shell.display_formatter.format(Figure())
+    assert data["text/plain"].startswith("<Figure size")
+    assert "alt" not in metadata.get("image/png", {})
+
+
+@pytest.mark.parametrize("text", ["", "   ", None, 3])
+def test_an_empty_text_alternative_is_refused_with_an_example(text):
+    with pytest.raises(ValueError, match=r"non-empty sentence, e\.g\. describe\(fig, "):
+        describe(Figure(), text)
+
+
+@pytest.fixture(scope="module")
+def runs():
+    result = {}
+    for mode in ("serial", "threading"):
+        with socklab.serve(mode=mode, work=0.05) as server:
+            result[mode] = socklab.load(server, clients=4)
+    return result
+
+
+def test_a_timeline_says_how_long_it_took_and_who_waited_longest(runs):
+    serial = runs["serial"]
+    text = text_alternative(socklab.plot_timeline(serial))
+    longest = max(visits(serial), key=lambda v: v.waited)
+    assert text.startswith(f"serial tcp: 4 clients, done after {serial.makespan:.2f} s; one served at a time; ")
+    assert f"the longest wait was {longest.waited:.2f} s (client {longest.index + 1})" in text
+    assert longest.waited > 0.1  # the last of four served one at a time waited for three 0.05 s visits
+    threading = text_alternative(socklab.plot_timeline(runs["threading"]))
+    assert re.search(r"; up to [234] served at once; ", threading), threading
+
+
+def test_a_timeline_by_worker_says_what_each_worker_served(runs):
+    text = text_alternative(socklab.plot_timeline(runs["serial"], by="worker"))
+    assert text.endswith(" Lanes are workers: loop served 4.")
+
+
+def test_a_comparison_says_every_run(runs):
+    figure = socklab.compare(runs, title="Four clients")
+    text = text_alternative(figure)
+    assert text.startswith("Four clients. 2 runs on one time axis, a lane per client. ")
+    assert summary(runs["serial"], "serial") in text and summary(runs["threading"], "threading") in text
+
+
+def test_a_timeline_drawn_into_a_learners_axes_leaves_their_figure_alone(runs):
+    figure = Figure()
+    socklab.plot_timeline(runs["serial"], ax=figure.add_subplot())
+    assert text_alternative(figure) is None  # theirs to describe: it may hold more than this chart
+
+
+JOBS = [sched.Job("A", [("cpu", 10), ("io", 20), ("cpu", 10)]),
+        sched.Job("B", [("cpu", 5)], arrival=2, deadline=30)]
+
+
+def test_a_schedule_says_makespan_finishes_answers_and_deadlines():
+    serial = sched.simulate(JOBS, "serial")
+    shared = sched.simulate(JOBS, "round-robin", quantum=2, overhead=1, label="rr")
+    text = text_alternative(sched.compare_schedules({"one at a time": serial, "rr": shared}, mark=["B"]))
+    assert text == ("2 schedules on one time axis, a CPU lane and an I/O lane each. "
+                    "one at a time: makespan 45 ms, CPU busy 56%; jobs done A at 40, B at 45 ms; "
+                    "B answered after 43 ms; missed deadlines: B. "
+                    "rr: makespan 51 ms, CPU busy 49%; jobs done B at 16, A at 51 ms; "
+                    "B answered after 14 ms; missed deadlines: none.")
+    assert text_alternative(sched.plot_schedule(serial)).startswith("serial: makespan 45 ms")
+
+
+def test_a_sweep_says_where_the_wait_is_lowest_and_what_switching_costs():
+    figure, numbers = sched.sweep(JOBS, range(1, 31), [0, 1], users=["B"])
+    text = text_alternative(figure)
+    for overhead in (0, 1):
+        best = min(numbers[overhead], key=lambda q: numbers[overhead][q][0])
+        wait = numbers[overhead][best][0]
+        assert f"with switches of {overhead} ms, the wait is lowest, {wait:.3g} ms, at a quantum of {best} ms" \
+            in text.lower()
+    assert f"({numbers[1][1][1]:.0%} at the shortest quantum, 1 ms)" in text
+
+
+def test_spans_say_how_long_each_panel_took_and_how_much_ran_at_once():
+    apart = [Span("thread 1", 0.0, 1.0, "computing"), Span("thread 2", 1.0, 2.0, "computing")]
+    together = [Span("process 1", 5.0, 6.0, "computing"), Span("process 2", 5.5, 6.0, "computing")]
+    text = text_alternative(spans.plot_spans({"threads": apart, "processes": together}, title="Two"))
+    assert text == ("Two. One lane per worker. threads: 2 workers, done after 2.00 s, two or more running at once "
+                    "0% of the time. processes: 2 workers, done after 1.00 s, two or more running at once "
+                    "50% of the time.")
+
+
+def test_the_class_diagram_names_every_class_and_its_bases():
+    text = text_alternative(inside.plot_classes())
+    for cls in inside.server_classes(socketserver):
+        assert cls.__name__ in text
+    assert "ThreadingTCPServer (ThreadingMixIn + TCPServer)" in text
+
+
+def figure_outputs(path):
+    cells = json.loads(path.read_text())["cells"]
+    for number, cell in enumerate(cells):
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                yield number, output
+
+
+SAVED = sorted((ROOT / "notebooks").glob("*.ipynb")) + sorted((ROOT / "labs").glob("lab*/lab*.ipynb"))
+
+
+@pytest.mark.parametrize("path", SAVED, ids=lambda p: p.name)
+def test_every_saved_figure_has_its_text_alternative(path):
+    """The website reads the alt from the saved outputs: a figure a notebook draws itself
+    needs socklab.display.describe too."""
+    for number, output in figure_outputs(path):
+        text = "".join(output["data"].get("text/plain", ""))
+        alt = output.get("metadata", {}).get("image/png", {}).get("alt")
+        assert alt and alt == text and not text.startswith("<Figure"), \
+            f"{path.name}, cell {number}: a figure without a text alternative ({text[:60]!r})"
