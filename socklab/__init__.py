@@ -67,7 +67,7 @@ def __getattr__(name):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'socklab' has no attribute {name!r}")
 
-__version__ = "0.1.0"
+__version__ = "1.0.0"
 
 __all__ = [
     "KINDS", "MODES", "ClientResult", "HandlerError", "LoadResult", "Request", "Server", "SocklabError",
