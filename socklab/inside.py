@@ -353,7 +353,8 @@ def plot_classes(module=socketserver, title: Optional[str] = None):
             if base in place:
                 children.setdefault(base, []).append(cls.__name__)
     tree = "; ".join(f"{base.__name__} is the base of {' and '.join(names)}" for base, names in children.items())
-    made = ", ".join(f"{cls.__name__} ({' + '.join(b.__name__ for b in cls.__bases__)})" for cls in combos)
+    made = "; ".join(f"{m.__name__} combines with {', '.join(next(b for b in c.__bases__ if b is not m).__name__ for c in mine)} "
+                     f"({', '.join(c.__name__ for c in mine)})"
+                     for m in mixins if (mine := [c for c in combos if m in c.__bases__]))
     return describe(figure, f"socketserver's server classes on Python {platform.python_version()}. {tree}. "
-                            f"The mix-ins {' and '.join(m.__name__ for m in mixins)} each combine with a basic "
-                            f"server into a ready-made class: {made}.")
+                            f"Ready-made classes, each a mix-in plus a basic server: {made}.")

@@ -462,13 +462,17 @@ def _colours_and_span(results):
 
 
 def _summary(result: Result, label: Optional[str], mark=()) -> str:
-    """A schedule in words (a figure's text alternative): makespan, CPU use, finishes, answers, deadlines."""
-    stats = sorted(result.stats.values(), key=lambda s: s.finish)
-    parts = [f"{label or result.label}: makespan {result.makespan:g} ms, CPU busy {result.cpu_utilisation:.0%}",
-             "jobs done " + ", ".join(f"{s.name} at {s.finish:g}" for s in stats) + " ms"]
-    parts += [f"{name} answered after {result.stats[name].turnaround:g} ms" for name in mark]
-    if any(s.deadline is not None for s in stats):
-        parts.append("missed deadlines: " + (", ".join(s.name for s in stats if s.met_deadline is False) or "none"))
+    """A schedule in words (a text alternative): the end, the CPU's time, marked jobs, deadlines."""
+    stats, end = sorted(result.stats.values(), key=lambda s: s.finish), max(s.finish for s in result.stats.values())
+    idle = end - min(j.arrival for j in result.jobs) - result.busy("cpu") - sum(result.busy(k) for k in OVERHEADS)
+    parts = [f"{label or result.label}: all done at {end:g} ms, the CPU computing {result.cpu_utilisation:.0%} of the "
+             "time", *(f"{text} {result.busy(k):g} ms" for k, text in OVERHEADS.items() if result.busy(k)),
+             f"CPU idle {idle:g} ms"] + (["done " + ", ".join(f"{s.name} at {s.finish:g}" for s in stats) + " ms"]
+                                          if 1 < len(stats) <= 4 and not mark else [])
+    parts += [f"{s.name} arrived at {s.arrival:g} ms, done at {s.finish:g} ms ({s.turnaround:g} ms later)"
+              for name in mark for s in [result.stats[name]]]
+    parts += [f"{s.name}, deadline {s.deadline:g} ms, done at {s.finish:g} ms: {'met' if s.met_deadline else 'missed'}"
+              for s in stats if s.deadline is not None]
     return "; ".join(parts)
 
 
@@ -493,9 +497,7 @@ def compare_schedules(results, *, title: Optional[str] = None, mark=(), figsize=
     fig.legend(handles=handles, loc="outside lower center", ncols=min(len(handles), 3), fontsize=TEXT)
     if title:
         fig.suptitle(title, fontsize=TITLE + 2)
-    intro = "" if len(items) == 1 else f"{len(items)} schedules on one time axis, a CPU lane and an I/O lane each. "
-    return describe(fig, (f"{title}. " if title else "") + intro
-                    + ". ".join(_summary(r, label, mark) for label, r in items) + ".")
+    return describe(fig, (f"{title}. " if title else "") + ". ".join(_summary(r, lb, mark) for lb, r in items) + ".")
 
 
 def plot_schedule(result: Result, ax=None, *, title: Optional[str] = None, mark=(), figsize=None):
@@ -525,15 +527,13 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
           title: Optional[str] = None):
     """Round robin on ``jobs`` for every quantum in ``quanta`` and every switch cost in ``overheads``.
 
-    It measures what people waiting at terminals feel, the mean time to answer
-    (turnaround) of the jobs named in ``users`` (all jobs when None), and what
-    the machine pays, the share of the makespan spent switching. Returns
-    ``(figure, numbers)``, where ``numbers[overhead][quantum]`` is the pair
-    ``(mean time to answer, switching share)``. The figure plots both against
-    the quantum (log scale), a line per switch cost and a dot on each line's
-    lowest wait, with one legend below both; ``baseline=`` (a result, e.g. a batch run of the same jobs)
-    adds its users' mean time to answer as a dashed line.
-    """
+    It measures what people waiting at terminals feel, the mean time to answer (turnaround)
+    of the jobs named in ``users`` (all jobs when None), and what the machine pays, the
+    share of the makespan spent switching. Returns ``(figure, numbers)``, where
+    ``numbers[overhead][quantum]`` is ``(mean time to answer, switching share)``. The figure
+    plots both against the quantum (log scale), a line per switch cost and a dot on each
+    line's lowest wait; ``baseline=`` (a result, e.g. a batch run of the same jobs) adds its
+    users' mean time to answer as a dashed line."""
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -565,9 +565,10 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
         wait_ax.plot(quanta, [rows[q][0] for q in quanta], color=colour, label=f"switch {overhead:g} ms")
         best = min(quanta, key=lambda q: rows[q][0])  # the first of equals
         wait_ax.plot([best], [rows[best][0]], "o", color=colour)
-        said.append(f"with switches of {overhead:g} ms, the wait is lowest, {rows[best][0]:.3g} ms, at a quantum of "
-                    f"{best:g} ms" + (f", where switching takes {rows[best][1]:.0%} of the time ({rows[low][1]:.0%} "
-                                      f"at the shortest quantum, {low:g} ms)" if overhead else ""))
+        said.append(f"with switches of {overhead:g} ms, the mean time to answer is lowest, {rows[best][0]:.1f} ms, at "
+                    f"a quantum of {best:g} ms, and {rows[high][0]:.1f} ms at {high:g} ms" + (
+                        f"; {rows[best][1]:.0%} of the CPU time goes to switches at {best:g} ms, {rows[low][1]:.0%} "
+                        f"at {low:g} ms" if overhead else ""))
         switch_ax.plot(quanta, [100 * rows[q][1] for q in quanta], color=colour, label=f"switch {overhead:g} ms")
     extra = [Line2D([], [], color="black", marker="o", linestyle="none", label="lowest wait on each line")]
     if baseline is not None:
@@ -593,8 +594,7 @@ def sweep(jobs, quanta, overheads=(0,), *, users=None, baseline: Optional[Result
         ax.grid(alpha=0.3)
     if title:
         fig.suptitle(title, fontsize=TITLE + 2)
-    said = "; ".join(said)
-    describe(fig, (f"{title}. " if title else "") + f"Round robin with quanta from {low:g} to {high:g} ms: mean time "
-             f"to answer of {who}, and the share of time lost to switching. {said[0].upper()}{said[1:]}."
-             + (f" {baseline.label} (dashed line): {level:.3g} ms." if baseline is not None else ""))
+    said = "; ".join(said) + (f"; {baseline.label} (dashed line): {level:.1f} ms" if baseline is not None else "")
+    describe(fig, (title or f"Round robin with quanta from {low:g} to {high:g} ms") + f". Left: mean time to answer of "
+             f"{who}; right: share of the CPU time lost to switches. {said[0].upper()}{said[1:]}.")
     return fig, numbers

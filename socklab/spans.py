@@ -144,7 +144,8 @@ def makespan(spans) -> float:
 
 
 def overlap(spans) -> float:
-    """The share of the makespan (0 to 1) during which two or more workers were running at once."""
+    """The share of the makespan (0 to 1) during which two or more of ``spans`` overlapped:
+    pass only the computing spans to ask how long two computed at once."""
     spans = _checked(spans)
     events = sorted((t, change) for s in spans for t, change in ((s.start, +1), (s.end, -1)))
     running, last, together = 0, events[0][0], 0.0
@@ -224,8 +225,11 @@ def plot_spans(spans_by_label: dict, *, title: str = "Who ran when"):
     fig.suptitle(title, fontsize=12)
     said = []
     for label, found in panels.items():
-        workers = len({s.worker for s in found})
-        together = overlap(found)
-        said.append(f"{label}: {workers} worker{'s' if workers != 1 else ''}, done after {makespan(found):.2f} s"
-                    + (f", two or more running at once {together:.0%} of the time" if workers > 1 else ""))
+        workers, computing = len({s.worker for s in found}), [s for s in found if s.what == "computing"]
+        text = f"{label}: {workers} worker{'s' if workers != 1 else ''}, done after {makespan(found):.2f} s"
+        if computing:
+            text += f", computing {sum(s.end - s.start for s in computing):.2f} s in all"
+        if workers > 1 and computing:
+            text += f", two or more computing at the same instant {overlap(computing):.0%} of the time"
+        said.append(text)
     return describe(fig, f"{title}. One lane per worker. " + ". ".join(said) + ".")

@@ -106,17 +106,24 @@ def _most_at_once(lanes) -> int:
 
 
 def summary(result, name: Optional[str] = None) -> str:
-    """One run in words, as a figure's text alternative says it: how long it took, how
-    many clients were served at once, who waited longest, how many failed."""
+    """One run in words, as a figure's text alternative says it: how long it took, how many
+    requests were in progress at once, how long each took to serve, the waits, failures."""
     lanes = visits(result)
+    served = _order([s for s in lanes if s.served_from is not None])
     parts = [f"{name or result.label}: {len(lanes)} clients, done after {result.makespan:.2f} s"]
-    most = _most_at_once(lanes)
-    if most:
-        parts.append("one served at a time" if most == 1 else f"up to {most} served at once")
-    waits = [(s.waited, -s.index) for s in lanes if s.waited is not None]
-    if waits:
-        longest, index = max(waits)
-        parts.append(f"the longest wait was {longest:.2f} s (client {1 - index})")
+    if served:
+        most = _most_at_once(served)
+        parts.append("one served at a time" if most == 1 else f"up to {most} in progress at once")
+        took = sorted(f"{s.served_to - s.served_from:.2f}" for s in served)
+        parts.append(f"each took {took[0]} s to serve" if took[0] == took[-1]
+                     else f"each took {took[0]} to {took[-1]} s to serve")
+        waits = [s.waited for s in served]
+        if max(waits) < 0.05:
+            parts.append("no client waited more than 0.05 s")
+        elif len(waits) <= 8:
+            parts.append("waits before service, in the order served: " + ", ".join(f"{w:.2f}" for w in waits) + " s")
+        else:
+            parts.append(f"the longest wait was {max(waits):.2f} s")
     failed = sum(1 for s in lanes if s.error)
     if failed:
         parts.append(f"{failed} failed")
@@ -232,7 +239,7 @@ def plot_timeline(result, *, title: Optional[str] = None, ax=None, show_workers:
         handles = _legend_handles(lanes)
     if own:  # below the chart, where it covers neither bars nor the makespan label
         ax.figure.legend(handles=handles, loc="outside lower center", ncols=4, fontsize=9)
-        text = summary(result) + "."
+        text = (f"{title}. " if title else "") + summary(result) + "."
         if by == "worker":
             counts = {}
             for lane in lanes:
@@ -275,8 +282,8 @@ def compare(results, *, title: Optional[str] = None):
     fig.legend(handles=_legend_handles(lanes), loc="outside lower center", ncols=4, fontsize=9)
     if title:
         fig.suptitle(title, fontsize=12)
-    return describe(fig, (f"{title}. " if title else "") + f"{len(items)} runs on one time axis, a lane per client. "
-                         + ". ".join(summary(result, label) for label, result in items) + ".")
+    return describe(fig, (f"{title}. " if title else "")
+                    + ". ".join(summary(result, label) for label, result in items) + ".")
 
 
 def _check_result(result):
