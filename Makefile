@@ -3,21 +3,34 @@
 #   make test   set up .venv (first time only) and run every test (the same as `pytest` in .venv)
 #   make check  the unit tests only, in under a minute: no notebook, browser or otter (the edit loop)
 #   make labs   rebuild the labs' student and autograder files from labs/source/ (instructors)
+#   make lock   resolve pyproject.toml's ranges again into requirements.lock (maintainers)
 # Nothing is installed outside .venv.
 
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.socklab-installed
 PORT   ?= 8888
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+LOCK   := requirements.lock
+# DEPS=locked (the default): the versions pinned in requirements.lock, the same for every
+# learner, CI run and grader. DEPS=newest: the newest versions pyproject.toml's ranges allow
+# today (the weekly CI run, to find a new release that breaks the course before learners do).
+DEPS   ?= locked
+ifeq ($(filter $(DEPS),locked newest),)
+$(error DEPS=$(DEPS) is not a choice: DEPS=locked (requirements.lock, the default) or DEPS=newest (the newest versions pyproject.toml allows))
+endif
+STAMP  := $(VENV)/.socklab-installed-$(DEPS)
 
-.PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps
+.PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps lock
 
 setup: $(STAMP)
 
-# pyproject.toml declares the packages: its dependencies and the extras course and test.
-$(STAMP): pyproject.toml
+$(LOCK):
+	@test -f $@ || { echo "$@ is missing: run make lock (or make test DEPS=newest to install without it)"; exit 1; }
+
+# pyproject.toml declares the packages (its dependencies and the extras course and test);
+# requirements.lock pins them and what they need.
+$(STAMP): pyproject.toml $(if $(filter locked,$(DEPS)),$(LOCK))
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
 	  { echo "The course needs Python 3.11 to 3.14; '$(PYTHON)' is $$($(PYTHON) --version 2>&1 || echo missing)."; \
 	    echo "  macOS: brew install python@3.13, then: make PYTHON=python3.13"; \
@@ -27,7 +40,13 @@ $(STAMP): pyproject.toml
 	  echo "Note: the course is tested on Python 3.11 to 3.14; $$($(PYTHON) --version) is newer and may differ."
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
 	  { rm -rf $(VENV); echo "Could not create $(VENV). On Debian or Ubuntu: sudo apt-get install python3-venv, then run make again."; exit 1; }
-	$(PIP) install -e '.[course,test]'
+ifeq ($(DEPS),newest)
+	$(PIP) install --upgrade --upgrade-strategy eager -e '.[course,test]'
+else
+	$(PIP) install -r $(LOCK)
+	$(PIP) install --no-deps -e .
+endif
+	@rm -f $(VENV)/.socklab-installed*
 	@touch $@
 
 lab: $(STAMP)
@@ -90,6 +109,14 @@ pythons:
 # and the autograder's requirements from it (a test fails while they are out of date).
 deps:
 	$(PYTHON) tools/deps.py
+
+# After changing a range in pyproject.toml, or to take newer releases for a new term:
+# resolve the ranges again into requirements.lock (uv pip compile --universal: Linux and
+# macOS, Python 3.11 to 3.14), then rewrite the files make deps writes. uv goes into .venv.
+lock:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install 'uv>=0.5'
+	$(BIN)/python tools/deps.py --lock
 
 clean:
 	rm -rf $(VENV) build *.egg-info

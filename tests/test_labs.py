@@ -296,6 +296,7 @@ def test_the_classroom_copy_has_no_solutions(tmp_path):
     texts = [p.read_text(errors="replace") for p in dest.rglob("*") if p.is_file() and p.suffix in (".ipynb", ".py")]
     assert not any("BEGIN SOLUTION" in t or "'hidden': True" in t for t in texts)
     assert (dest / "socklab" / "grading" / "__init__.py").exists(), "the checks ship with the course"
+    assert (dest / "requirements.lock").exists(), "make lab in the copy installs the pinned versions"
 
 
 def test_the_labs_tool_explains_a_wrong_command():

@@ -31,10 +31,11 @@ rm -rf "$copy" && mv "$copy.new" "$copy"
 chown -R "$learner:" "$copy"
 
 echo "As $learner (uid $(id -u "$learner"), not root), with $($python --version), in $copy:"
-echo "  make test PYTHON=$python PYTEST_ARGS=${PYTEST_ARGS:-}"
+echo "  make test PYTHON=$python DEPS=${DEPS:-locked} PYTEST_ARGS=${PYTEST_ARGS:-}"
 # -l: the learner's own environment (HOME, no root paths); pip certificates as here.
 # The settings travel as variables (-w), so quotes in PYTEST_ARGS reach make intact.
+# DEPS (locked or newest, see Makefile) too: a run against the newest releases tests both users.
 export PYTEST_ARGS="${PYTEST_ARGS:-}" LEARNER_PYTHON="$python" PIP_CERT="${PIP_CERT:-}" PIP_DEFAULT_TIMEOUT=180 \
-  CI="${CI:-}" CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
-exec runuser -l "$learner" -w PYTEST_ARGS,LEARNER_PYTHON,PIP_CERT,PIP_DEFAULT_TIMEOUT,CI,CHROMIUM \
+  CI="${CI:-}" CHROMIUM="${CHROMIUM:-/usr/bin/chromium}" DEPS="${DEPS:-locked}"
+exec runuser -l "$learner" -w PYTEST_ARGS,LEARNER_PYTHON,PIP_CERT,PIP_DEFAULT_TIMEOUT,CI,CHROMIUM,DEPS \
   -c "cd '$copy' && make test PYTHON=\"\$LEARNER_PYTHON\" PYTEST_ARGS=\"\$PYTEST_ARGS\""

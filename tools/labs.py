@@ -188,7 +188,8 @@ def grade(name: str, folder: Path, out: Path, timeout: float, *, archive: Path =
     return rows
 
 
-CLASSROOM = ("README.md", "Makefile", "requirements.txt", "environment.yml", "pyproject.toml", "socklab", "notebooks")
+CLASSROOM = ("README.md", "Makefile", "requirements.txt", "requirements.lock", "environment.yml", "pyproject.toml",
+             "socklab", "notebooks")
 
 
 def classroom(dest: Path) -> None:
