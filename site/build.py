@@ -37,6 +37,7 @@ import time
 from pathlib import Path
 
 import nbformat
+import yaml
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -172,12 +173,12 @@ def stage(root: Path, src: Path, repository: str | None) -> None:
     toc += ["  - caption: Reference", "    chapters:", "      - file: glossary"]
     (src / "_toc.yml").write_text("\n".join(toc) + "\n", encoding="utf-8")
 
-    config = (src / "_config.yml").read_text(encoding="utf-8")
     if repository:
-        config += (f"\nrepository:\n  url: {repository}\n  branch: main\n"
-                   "launch_buttons:\n  binderhub_url: https://mybinder.org\n  notebook_interface: jupyterlab\n"
-                   "html:\n  use_repository_button: true\n")
-    (src / "_config.yml").write_text(config, encoding="utf-8")
+        config = yaml.safe_load((src / "_config.yml").read_text(encoding="utf-8"))
+        config["repository"] = {"url": repository, "branch": "main"}
+        config["launch_buttons"] = {"binderhub_url": "https://mybinder.org", "notebook_interface": "jupyterlab"}
+        config["html"]["use_repository_button"] = True
+        (src / "_config.yml").write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
 
 
 def main(argv=None) -> int:
