@@ -4,7 +4,8 @@
 #   make check  the unit tests only, in under a minute: no notebook, browser or otter (the edit loop)
 #   make labs   rebuild the labs' student and autograder files from labs/source/ (instructors)
 #   make lock   resolve pyproject.toml's ranges again into requirements.lock (maintainers)
-# Nothing is installed outside .venv.
+#   make site   the course's website from the saved notebooks, in build/site/html (its tools in build/site-venv)
+# Nothing is installed outside .venv (and build/site-venv).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -21,7 +22,7 @@ $(error DEPS=$(DEPS) is not a choice: DEPS=locked (requirements.lock, the defaul
 endif
 STAMP  := $(VENV)/.socklab-installed-$(DEPS)
 
-.PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps lock
+.PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps lock site site-venv cjk-font
 
 setup: $(STAMP)
 
@@ -72,10 +73,22 @@ chromium:
 	  fi; }
 	@test -x $(CHROMIUM) || { echo "Chromium is still missing at $(CHROMIUM)"; exit 1; }
 
+# The website's test (tests/test_site.py) checks the glossary's Chinese is drawn, not empty boxes:
+# that needs a font with Chinese characters (Debian's smallest: fonts-wqy-microhei, 1.6 MB).
+# Where fontconfig is absent (macOS), the system's own fonts have them.
+cjk-font:
+	@! command -v fc-list >/dev/null || [ -n "$$(fc-list :lang=zh family)" ] || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing a Chinese font from Debian's packages for the website's test..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-microhei >/dev/null; \
+	  else \
+	    echo "The website's test needs a font with Chinese characters: sudo apt-get install fonts-wqy-microhei"; exit 1; \
+	  fi; }
+
 # pytest's options (paths, timeouts, workers) are in pyproject.toml: plain `pytest` is make test.
 PYTEST := $(BIN)/python -m pytest
 
-test: $(STAMP) chromium
+test: $(STAMP) chromium cjk-font
 	CHROMIUM=$(CHROMIUM) $(PYTEST) $(PYTEST_ARGS)
 
 # The fast tier: tests marked slow (notebooks in kernels, JupyterLab in Chromium, otter) left out.
@@ -90,6 +103,23 @@ test-no-browser: $(STAMP)
 # LABS="lab01_echo" rebuilds one. Grading and the rest: python tools/labs.py --help.
 labs: $(STAMP)
 	$(BIN)/python tools/labs.py build $(LABS)
+
+# The website: Jupyter Book 1.x in a venv of its own (site/requirements.txt, pinned), built from
+# the saved notebooks without running them (site/build.py). SITE_ARGS="--repository
+# https://github.com/OWNER/REPO" adds Binder launch buttons. tests/test_site.py builds it too.
+SITE_VENV  := build/site-venv
+SITE_STAMP := $(SITE_VENV)/.site-installed
+
+$(SITE_STAMP): site/requirements.txt
+	@test -x $(SITE_VENV)/bin/python || $(PYTHON) -m venv $(SITE_VENV) || \
+	  { rm -rf $(SITE_VENV); echo "Could not create $(SITE_VENV). On Debian or Ubuntu: sudo apt-get install python3-venv, then run make again."; exit 1; }
+	$(SITE_VENV)/bin/python -m pip --disable-pip-version-check --quiet install -r site/requirements.txt
+	@touch $@
+
+site-venv: $(SITE_STAMP)
+
+site: $(SITE_STAMP)
+	$(SITE_VENV)/bin/python site/build.py $(SITE_ARGS)
 
 # Measure the helpers and the course on this machine (minutes; not part of test). BENCH_ARGS="--quick" for a smoke run.
 .PHONY: bench

@@ -16,10 +16,10 @@ os.environ["SOCKLAB_STRICT"] = "1"
 
 # pytest-xdist: plain `pytest` (make test) runs on several workers, each test a unit of
 # its own, except that the tests of these modules share one worker, in their order:
-# test_browser.py's tests share one JupyterLab and one Chromium, and the tests of one
-# notebook share its Run All. (xdist's own --dist loadgroup does not group with pytest
+# test_browser.py's tests share one JupyterLab and one Chromium, test_site.py's one build of
+# the website, and the tests of one notebook share its Run All. (xdist's own --dist loadgroup does not group with pytest
 # 9.2's node ids: pytest-dev/pytest-xdist#1386. This scheduler asks nothing of them.)
-ONE_WORKER = {"tests/test_browser.py"}
+ONE_WORKER = {"tests/test_browser.py", "tests/test_site.py"}
 
 
 @pytest.hookimpl(optionalhook=True)
