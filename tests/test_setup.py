@@ -40,7 +40,8 @@ def test_a_changed_range_makes_the_generated_files_stale(tmp_path):
     for name, text in deps.files(deps.declared(pyproject), deps.locked_versions(tmp_path)).items():
         (tmp_path / name).write_text(text)
     assert deps.stale(tmp_path) == []
-    assert "nbval>=0.11,<0.13" in (tmp_path / "environment.yml").read_text()
+    assert "nbval>=0.11,<0.13" in (tmp_path / "requirements.txt").read_text()
+    assert "nbval" not in (tmp_path / "environment.yml").read_text(), "conda takes the test tools from pip: -e .[test]"
     assert "nbval" not in (tmp_path / "labs/source/requirements-autograder.txt").read_text()
 
 

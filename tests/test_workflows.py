@@ -143,3 +143,15 @@ def test_a_weekly_run_without_deps_would_be_caught(tmp_path):
     make = _make_line_of_ci_run()
     done = subprocess.run([make[0], "-n", "-B", *make[1:]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert "install -r requirements.lock" in done.stdout and "--upgrade-strategy eager" not in done.stdout
+
+
+def test_the_runner_gets_the_chinese_font_before_the_tests():
+    """make's cjk-font target installs fonts-wqy-microhei only as root; the runner is not root,
+    so each workflow installs it with sudo before .ci/run, or the website's test stops make."""
+    makefile = (ROOT / "Makefile").read_text()
+    package = re.search(r"apt-get install -y -qq (fonts-\S+)", makefile).group(1)
+    for path in (CI, WEEKLY):
+        for job in _load(path)["jobs"].values():
+            runs = [step.get("run", "") for step in job["steps"]]
+            ci = next(i for i, run in enumerate(runs) if ".ci/run" in run)
+            assert any("sudo apt-get install" in run and package in run for run in runs[:ci]), path.name

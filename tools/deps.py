@@ -11,7 +11,7 @@ its extras are "course" (JupyterLab, a kernel, otter for the labs) and "test".
 From them:
 
     requirements.txt                        every package (pip install -r, a JupyterHub image)
-    environment.yml                         the same, from conda-forge (conda, mamba, Binder)
+    environment.yml                         conda: the course's packages from conda-forge, the tests' from pip
     labs/source/requirements-autograder.txt what the Docker autograder installs besides
                                             otter-grader: the dependencies only, pinned
                                             to requirements.lock's versions
@@ -173,12 +173,14 @@ def files(groups: dict, locked: dict | None = None) -> dict:
     locked = locked_versions() if locked is None else locked
     requirements = (HEADER + "# Everything the course and its tests need: pip install -r requirements.txt && pip install -e .\n"
                     + "".join(f"{r}\n" for r in everything(groups)))
-    environment = (HEADER + "# conda / mamba / Binder: the same packages as requirements.txt, from conda-forge.\n"
+    # conda-forge has what the course runs on; the test tools (some only on PyPI, such as
+    # axe-playwright-python) come from pip, through the test extra.
+    environment = (HEADER + "# conda / mamba: the course's packages from conda-forge, the test tools from PyPI.\n"
                    "#   conda env create -f environment.yml && conda activate socklab\n"
                    "name: socklab\nchannels:\n  - conda-forge\ndependencies:\n"
                    f"  - {CONDA_PYTHON}\n  - pip\n"
-                   + "".join(f"  - {r}\n" for r in everything(groups))
-                   + "  - pip:\n      - -e .\n")
+                   + "".join(f"  - {r}\n" for r in groups["dependencies"] + groups["course"])
+                   + "  - pip:\n      - -e .[test]\n")
     # The dependencies pinned as learners have them, so grading runs the same psutil, matplotlib
     # and ipywidgets; what they need in turn is left to pip beside otter-grader[grading,plugins],
     # which otter adds to the same install and the lock did not resolve.
