@@ -155,3 +155,18 @@ def test_the_runner_gets_the_chinese_font_before_the_tests():
             runs = [step.get("run", "") for step in job["steps"]]
             ci = next(i for i, run in enumerate(runs) if ".ci/run" in run)
             assert any("sudo apt-get install" in run and package in run for run in runs[:ci]), path.name
+
+
+def test_the_website_workflow_publishes_what_make_site_builds():
+    workflow = _load(WORKFLOWS / "site.yml")
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert workflow["permissions"]["pages"] == "write" and workflow["permissions"]["id-token"] == "write"
+    steps = workflow["jobs"]["build"]["steps"]
+    build = next(step["run"] for step in steps if "make site" in step.get("run", ""))
+    upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-pages-artifact@"))
+    script = (ROOT / "site" / "build.py").read_text()  # where the build script puts the site by default
+    assert 'default=REPO / "build" / "site"' in script and "OUT/html (the site)" in script
+    assert upload["with"]["path"] == "build/site/html"
+    repository = re.search(r'--repository ([^"]+)"', build).group(1)
+    assert repository == "https://github.com/${{ github.repository }}"
+    assert [s["uses"].split("@")[0] for s in workflow["jobs"]["deploy"]["steps"]] == ["actions/deploy-pages"]
