@@ -11,10 +11,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.socklab-installed
 PORT   ?= 8888
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 .PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps
 
-setup: $(STAMP)
+setup: $(STAMP) $(LAB_SETTINGS)
 
 # pyproject.toml declares the packages: its dependencies and the extras course and test.
 $(STAMP): pyproject.toml
@@ -30,15 +31,15 @@ $(STAMP): pyproject.toml
 	$(PIP) install -e '.[course,test]'
 	@touch $@
 
-lab: $(STAMP)
-	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))'); \
-	echo ""; \
-	echo "  Open the course at: http://127.0.0.1:$(PORT)/lab/tree/notebooks/00_start_here.ipynb?token=$$token"; \
-	echo "  (Ctrl-C twice to stop JupyterLab; set PORT=... if $(PORT) is taken)"; \
-	echo ""; \
-	root=$$([ "$$(id -u)" = 0 ] && echo --allow-root); \
-	exec $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.port_retries=0 $$root \
-	  --IdentityProvider.token=$$token --ServerApp.root_dir=. notebooks/00_start_here.ipynb
+# The course's JupyterLab defaults (no Jupyter news fetched from the internet, nothing to
+# dismiss on a first start), where JupyterLab reads them: the environment's
+# share/jupyter/lab/settings/. Copied again when the file changes; a learner's own settings win.
+$(LAB_SETTINGS): jupyter/lab/settings/overrides.json $(STAMP)
+	@mkdir -p $(@D)
+	cp $< $@
+
+lab: setup
+	@exec $(BIN)/python tools/lab.py --port $(PORT)
 
 CHROMIUM ?= /usr/bin/chromium
 
@@ -56,7 +57,7 @@ chromium:
 # pytest's options (paths, timeouts, workers) are in pyproject.toml: plain `pytest` is make test.
 PYTEST := $(BIN)/python -m pytest
 
-test: $(STAMP) chromium
+test: setup chromium
 	CHROMIUM=$(CHROMIUM) $(PYTEST) $(PYTEST_ARGS)
 
 # The fast tier: tests marked slow (notebooks in kernels, JupyterLab in Chromium, otter) left out.
