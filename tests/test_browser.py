@@ -387,3 +387,91 @@ def test_a_lab_check_passes_a_right_answer_and_fails_a_wrong_one(lab, browser, n
         except Exception:
             page.screenshot(path=str(ARTIFACTS / "FAILED-lab.png"), full_page=True)
             raise
+
+
+# First start: `make lab` (tools/lab.py) with an empty HOME, as a learner's first run.
+LAB_OVERRIDES = ROOT / "jupyter" / "lab" / "settings" / "overrides.json"
+
+
+def _start_as_make_lab(work: Path, home: Path):
+    """tools/lab.py in ``work`` (a copy of the course) with HOME=``home``: what `make lab` runs.
+    Returns the process and the URL it printed."""
+    port = _free_port()
+    # no Jupyter folder of this machine's user: only HOME and the environment's own (sys.prefix)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "XDG_", "IPYTHON"))}
+    env["HOME"] = str(home)
+    out = open(work / "lab.out", "w")
+    server = subprocess.Popen([sys.executable, str(ROOT / "tools" / "lab.py"), f"--port={port}"], cwd=work,
+                              stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    out.close()
+    deadline = time.monotonic() + 60
+    while not (found := re.search(r"Open the course at: (\S+)", (work / "lab.out").read_text())):
+        if server.poll() is not None or time.monotonic() > deadline:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+            pytest.fail(f"tools/lab.py printed no URL: {(work / 'lab.out').read_text()[-2000:]}")
+        time.sleep(0.1)
+    return server, found.group(1)
+
+
+def test_make_lab_opens_notebook_00_with_nothing_to_dismiss(browser, tmp_path):
+    """A learner's first `make lab`: empty HOME, so no JupyterLab user settings, only the
+    course's overrides (jupyter/lab/settings/overrides.json, which make setup copies into
+    .venv/share/jupyter/lab/settings/). The URL it prints opens notebook 00, active, with no
+    toast (JupyterLab asks "get notified about official Jupyter news?" without them), no
+    dialog, nothing in the notification centre, and no request for news or updates."""
+    installed = Path(sys.prefix, "share", "jupyter", "lab", "settings", "overrides.json")
+    assert installed.exists() and json.loads(installed.read_text()) == json.loads(LAB_OVERRIDES.read_text()), \
+        f"{installed} is not the course's {LAB_OVERRIDES.relative_to(ROOT)}: run make setup (make lab and make test do)"
+    work, home = tmp_path / "course", tmp_path / "home"
+    shutil.copytree(ROOT / "notebooks", work / "notebooks")  # JupyterLab may save what it opens
+    home.mkdir()
+    server, url = _start_as_make_lab(work, home)
+    page = None
+    try:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/lab/tree/notebooks/00_start_here\.ipynb\?token=[0-9a-f]{32}", url), url
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(url.replace("/lab/tree/notebooks/00_start_here.ipynb", "/api/status"),
+                                       timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"JupyterLab did not start: {(work / 'lab.out').read_text()[-2000:]}")
+                time.sleep(0.2)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(url)
+        page.wait_for_selector(f"{VISIBLE} .jp-Cell", timeout=60_000)
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].some(e => /\\| Idle/.test(e.textContent))",
+            timeout=60_000)
+        # Without the overrides the news question is up by now (about 1 s after the cells);
+        # give anything later five seconds more to appear.
+        time.sleep(5)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "first_start.png"))
+        toasts = page.locator(".Toastify__toast").all_inner_texts()
+        assert toasts == [], f"a notification pops up on the first start: {toasts}"
+        dialogs = page.locator(".jp-Dialog").all_inner_texts()
+        assert dialogs == [], f"a dialog waits on the first start: {dialogs}"
+        assert page.locator(".jp-Notification-Status").inner_text().strip() == "0", "a notification is waiting"
+        current = page.locator("#jp-main-dock-panel .lm-TabBar-tab.lm-mod-current").all_inner_texts()
+        assert [t.strip() for t in current] == ["00_start_here.ipynb"], f"the active tab is {current}"
+        assert page.locator(VISIBLE).count() == 1
+        assert page.locator(f"{VISIBLE} h1", has_text="00 · Start here").count() == 1
+        asked = [u for u in requests if not u.startswith(url.split("/lab/", 1)[0]) or re.search(r"/lab/api/(news|update)", u)]
+        assert asked == [], f"the first start asked for news, updates or another site: {asked}"
+    finally:
+        if page is not None:
+            page.close()
+        os.killpg(server.pid, signal.SIGTERM)  # JupyterLab and its kernel
+        try:
+            server.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        assert _wait_gone(lambda: [p for p in _processes() if _pgid(p) == server.pid]) == [], \
+            "a kernel or JupyterLab process outlived the test"
