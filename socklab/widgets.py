@@ -195,7 +195,7 @@ class Slider(anywidget.AnyWidget):
     min = traitlets.Float(0).tag(sync=True)
     max = traitlets.Float(100).tag(sync=True)
     step = traitlets.Float(1).tag(sync=True)
-    value = traitlets.Union([traitlets.Int(), traitlets.Float()], default_value=0).tag(sync=True)
+    value = traitlets.Union([traitlets.Float(), traitlets.Int()], default_value=0.0).tag(sync=True)
     decimals = traitlets.Int(0).tag(sync=True)  #: digits shown after the point
 
     def __init__(self, value, min, max, step, description, decimals=None):
@@ -204,13 +204,14 @@ class Slider(anywidget.AnyWidget):
         self._integer = all(isinstance(v, int) and not isinstance(v, bool) for v in (value, min, max, step))
         if decimals is None:
             decimals = 0 if self._integer else _decimals(step)
-        super().__init__(min=min, max=max, step=step, description=description, decimals=decimals, value=value)
+        super().__init__(min=min, max=max, step=step, description=description, decimals=decimals)
+        self.value = value  # after min, max and step: validated (kept an int, or a float) against them
 
     @traitlets.validate("value")
     def _within(self, proposal):
         value = min(max(proposal["value"], self.min), self.max)  # as ipywidgets' sliders clamp
-        # the browser may send 0.15000000000000002 for 0.15: keep the step's digits
-        return int(round(value)) if self._integer else round(float(value), _decimals(self.step))
+        # the browser may send 0.15000000000000002 for 0.15: drop the float noise, not the digits
+        return int(round(value)) if self._integer else round(float(value), 10)
 
 
 def _decimals(step) -> int:

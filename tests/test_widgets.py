@@ -160,6 +160,9 @@ def test_the_slider_keeps_ints_ints_and_stays_within_its_range():
     assert clients.value == 4 and isinstance(clients.value, int)
     clients.value = 99
     assert clients.value == 16, "clamped, as ipywidgets' sliders clamp"
+    assert isinstance(Slider(8, 1, 16, 1, "clients").value, int)
+    assert repr(Slider(1.0, 0.0, 5.0, 0.5, "overhead").value) == "1.0", "a float default stays a float"
+    assert Slider(2.5, 1, 10, 1, "between steps").value == 2.5, "a default between steps is kept"
     work = Slider(0.2, 0.05, 0.5, 0.05, "work (s)")
     assert work.decimals == 2 and isinstance(work.value, float)
     work.value = 0.15000000000000002  # what a browser's range input can send
