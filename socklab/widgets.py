@@ -195,7 +195,9 @@ class Slider(anywidget.AnyWidget):
     min = traitlets.Float(0).tag(sync=True)
     max = traitlets.Float(100).tag(sync=True)
     step = traitlets.Float(1).tag(sync=True)
-    value = traitlets.Union([traitlets.Float(), traitlets.Int()], default_value=0.0).tag(sync=True)
+    # Any, not Int or Float: a number trait converts what the validator below decides
+    # (traitlets' Int takes 1.0 as 1, Float takes 4 as 4.0) when the browser sets it
+    value = traitlets.Any(0).tag(sync=True)
     decimals = traitlets.Int(0).tag(sync=True)  #: digits shown after the point
 
     def __init__(self, value, min, max, step, description, decimals=None):
@@ -209,7 +211,10 @@ class Slider(anywidget.AnyWidget):
 
     @traitlets.validate("value")
     def _within(self, proposal):
-        value = min(max(proposal["value"], self.min), self.max)  # as ipywidgets' sliders clamp
+        value = proposal["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise traitlets.TraitError(f"{self.description} takes a number, got {value!r}")
+        value = min(max(value, self.min), self.max)  # as ipywidgets' sliders clamp
         # the browser may send 0.15000000000000002 for 0.15: drop the float noise, not the digits
         return int(round(value)) if self._integer else round(float(value), 10)
 

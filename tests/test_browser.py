@@ -307,8 +307,13 @@ def test_the_explorer_redraws_when_a_learner_changes_it(ran):
     explorer.get_by_text("asyncio", exact=True).click()  # tick one more server
     explorer.get_by_role("button", name="Run").click()
     # the image is drawn anew (a new <img>): wait for one with another picture
-    page.wait_for_function("([box, old]) => { const img = box.querySelector('img'); return img && img.getAttribute('src') !== old; }",
-                           arg=[explorer.element_handle(), before], timeout=60_000)
+    try:
+        page.wait_for_function("([box, old]) => { const img = box.querySelector('img'); return img && img.getAttribute('src') !== old; }",
+                               arg=[explorer.element_handle(), before], timeout=60_000)
+    except Exception:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        explorer.screenshot(path=str(ARTIFACTS / "FAILED-explorer.png"))
+        raise AssertionError(f"no new timeline after Run; the explorer shows: {explorer.inner_text()[-500:]}")
     assert "4 clients at once" in explorer.locator("img").first.get_attribute("alt")
     explorer.get_by_text("asyncio", exact=False).last.wait_for()
     status = explorer.inner_text()

@@ -153,6 +153,8 @@ def test_every_control_has_a_name_a_screen_reader_can_say():
 
 
 def test_the_slider_keeps_ints_ints_and_stays_within_its_range():
+    import traitlets
+
     from socklab.widgets import Slider
 
     clients = Slider(8, 1, 16, 1, "clients")
@@ -160,6 +162,13 @@ def test_the_slider_keeps_ints_ints_and_stays_within_its_range():
     assert clients.value == 4 and isinstance(clients.value, int)
     clients.value = 99
     assert clients.value == 16, "clamped, as ipywidgets' sliders clamp"
+    clients.set_state({"value": 5})  # what the browser sends when a learner moves it
+    assert repr(clients.value) == "5"
+    overhead = Slider(1.0, 0.0, 5.0, 0.5, "overhead")
+    overhead.set_state({"value": 2})  # JavaScript writes 2.0 as 2
+    assert repr(overhead.value) == "2.0"
+    with pytest.raises(traitlets.TraitError, match="clients takes a number, got 'many'"):
+        clients.value = "many"
     assert isinstance(Slider(8, 1, 16, 1, "clients").value, int)
     assert repr(Slider(1.0, 0.0, 5.0, 0.5, "overhead").value) == "1.0", "a float default stays a float"
     assert Slider(2.5, 1, 10, 1, "between steps").value == 2.5, "a default between steps is kept"
