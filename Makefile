@@ -21,10 +21,11 @@ ifeq ($(filter $(DEPS),locked newest),)
 $(error DEPS=$(DEPS) is not a choice: DEPS=locked (requirements.lock, the default) or DEPS=newest (the newest versions pyproject.toml allows))
 endif
 STAMP  := $(VENV)/.socklab-installed-$(DEPS)
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
 .PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps lock site site-venv cjk-font
 
-setup: $(STAMP)
+setup: $(STAMP) $(LAB_SETTINGS)
 
 $(LOCK):
 	@test -f $@ || { echo "$@ is missing: run make lock (or make test DEPS=newest to install without it)"; exit 1; }
@@ -50,15 +51,15 @@ endif
 	@rm -f $(VENV)/.socklab-installed*
 	@touch $@
 
-lab: $(STAMP)
-	@token=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(16))'); \
-	echo ""; \
-	echo "  Open the course at: http://127.0.0.1:$(PORT)/lab/tree/notebooks/00_start_here.ipynb?token=$$token"; \
-	echo "  (Ctrl-C twice to stop JupyterLab; set PORT=... if $(PORT) is taken)"; \
-	echo ""; \
-	root=$$([ "$$(id -u)" = 0 ] && echo --allow-root); \
-	exec $(BIN)/jupyter lab --no-browser --ip=127.0.0.1 --port=$(PORT) --ServerApp.port_retries=0 $$root \
-	  --IdentityProvider.token=$$token --ServerApp.root_dir=. notebooks/00_start_here.ipynb
+# The course's JupyterLab defaults (no Jupyter news fetched from the internet, nothing to
+# dismiss on a first start), where JupyterLab reads them: the environment's
+# share/jupyter/lab/settings/. Copied again when the file changes; a learner's own settings win.
+$(LAB_SETTINGS): jupyter/lab/settings/overrides.json $(STAMP)
+	@mkdir -p $(@D)
+	cp $< $@
+
+lab: setup
+	@exec $(BIN)/python tools/lab.py --port $(PORT)
 
 CHROMIUM ?= /usr/bin/chromium
 
@@ -88,7 +89,7 @@ cjk-font:
 # pytest's options (paths, timeouts, workers) are in pyproject.toml: plain `pytest` is make test.
 PYTEST := $(BIN)/python -m pytest
 
-test: $(STAMP) chromium cjk-font
+test: setup chromium cjk-font
 	CHROMIUM=$(CHROMIUM) $(PYTEST) $(PYTEST_ARGS)
 
 # The fast tier: tests marked slow (notebooks in kernels, JupyterLab in Chromium, otter) left out.

@@ -11,7 +11,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+import anywidget
 import ipywidgets as widgets
+import traitlets
 
 from .clients import load
 from .inside import check_base, check_raises, trace_request
@@ -129,6 +131,100 @@ def quiz(*questions, title: str = "Self-check") -> Quiz:
     return Quiz(built, title=title)
 
 
+# ipywidgets' sliders draw a <div role="slider"> that nothing names: a screen reader says
+# "slider, 8" without saying what it sets (axe: aria-input-field-name; ipywidgets 8.1 has
+# no way to label it). This one is the browser's own <input type="range">, named by a
+# <label for=...>: "clients, slider, 8". Arrow keys, Home and End move it, as before.
+_SLIDER_JS = """
+let count = 0;
+function render({ model, el }) {
+  const id = `socklab-slider-${Date.now().toString(36)}-${count++}`;
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.className = "socklab-slider-label";
+  const input = document.createElement("input");
+  input.type = "range";
+  input.id = id;
+  const readout = document.createElement("span");
+  readout.setAttribute("aria-hidden", "true");  // the slider itself tells its value
+  readout.className = "socklab-slider-readout";
+  const show = () => {
+    label.textContent = model.get("description");
+    input.min = model.get("min");
+    input.max = model.get("max");
+    input.step = model.get("step");
+    input.value = model.get("value");
+    readout.textContent = Number(model.get("value")).toFixed(model.get("decimals"));
+  };
+  // JupyterLab's notebook takes the arrow keys (and others) for its own shortcuts and
+  // cancels them: keep the keys a slider answers to for the slider
+  input.addEventListener("keydown", (event) => event.stopPropagation());
+  input.addEventListener("input", () => {
+    readout.textContent = Number(input.value).toFixed(model.get("decimals"));
+  });
+  input.addEventListener("change", () => {
+    model.set("value", Number(input.value));
+    model.save_changes();
+  });
+  for (const name of ["description", "min", "max", "step", "value", "decimals"]) {
+    model.on(`change:${name}`, show);
+  }
+  show();
+  el.classList.add("socklab-slider");
+  el.append(label, input, readout);
+}
+export default { render };
+"""
+_SLIDER_CSS = """
+.socklab-slider { display: flex; align-items: center; gap: 8px; margin: 2px 0; }
+.socklab-slider-label { min-width: 5em; }
+.socklab-slider input[type="range"] { width: 220px; }
+.socklab-slider-readout { min-width: 3em; font-variant-numeric: tabular-nums; }
+"""
+
+
+class Slider(anywidget.AnyWidget):
+    """A slider named by its label, for mouse, keyboard and screen reader alike.
+
+    ``value`` moves within ``min`` to ``max`` by ``step``, and is an int when all
+    four are ints. Set ``value`` from Python and the slider follows."""
+
+    _esm = _SLIDER_JS
+    _css = _SLIDER_CSS
+    description = traitlets.Unicode("").tag(sync=True)
+    min = traitlets.Float(0).tag(sync=True)
+    max = traitlets.Float(100).tag(sync=True)
+    step = traitlets.Float(1).tag(sync=True)
+    # Any, not Int or Float: a number trait converts what the validator below decides
+    # (traitlets' Int takes 1.0 as 1, Float takes 4 as 4.0) when the browser sets it
+    value = traitlets.Any(0).tag(sync=True)
+    decimals = traitlets.Int(0).tag(sync=True)  #: digits shown after the point
+
+    def __init__(self, value, min, max, step, description, decimals=None):
+        if not (min < max and step > 0):
+            raise ValueError(f"a slider needs min < max and step > 0, got ({min}, {max}, {step})")
+        self._integer = all(isinstance(v, int) and not isinstance(v, bool) for v in (value, min, max, step))
+        if decimals is None:
+            decimals = 0 if self._integer else _decimals(step)
+        super().__init__(min=min, max=max, step=step, description=description, decimals=decimals)
+        self.value = value  # after min, max and step: validated (kept an int, or a float) against them
+
+    @traitlets.validate("value")
+    def _within(self, proposal):
+        value = proposal["value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise traitlets.TraitError(f"{self.description} takes a number, got {value!r}")
+        value = min(max(value, self.min), self.max)  # as ipywidgets' sliders clamp
+        # the browser may send 0.15000000000000002 for 0.15: drop the float noise, not the digits
+        return int(round(value)) if self._integer else round(float(value), 10)
+
+
+def _decimals(step) -> int:
+    """Digits after the point that ``step`` needs: 0.05 -> 2, 0.5 -> 1, 1 -> 0."""
+    text = f"{step:.10f}".rstrip("0")
+    return len(text.split(".")[1]) if "." in text else 0
+
+
 class Explorer(widgets.VBox):
     """Steer a live experiment: clients, work, sleeping or computing, which servers.
 
@@ -139,9 +235,8 @@ class Explorer(widgets.VBox):
 
     def __init__(self, clients=8, work=0.2, cpu=False, modes=("serial", "threading", "forking")):
 
-        self.clients = widgets.IntSlider(value=clients, min=1, max=16, description="clients")
-        self.work = widgets.FloatSlider(value=work, min=0.05, max=0.5, step=0.05, description="work (s)",
-                                        readout_format=".2f")
+        self.clients = Slider(value=clients, min=1, max=16, step=1, description="clients")
+        self.work = Slider(value=work, min=0.05, max=0.5, step=0.05, description="work (s)", decimals=2)
         self.kind_of_work = widgets.ToggleButtons(options=[("sleeping (I/O)", False), ("computing (CPU)", True)],
                                                   value=bool(cpu), description="work is")
         self.modes = {mode: widgets.Checkbox(value=mode in modes, description=mode, indent=False,
@@ -149,9 +244,10 @@ class Explorer(widgets.VBox):
                       for mode in MODES}
         self.run_button = widgets.Button(description="Run", button_style="primary", icon="play")
         self.status = widgets.HTML()
-        self.image = widgets.Image(format="png", layout=widgets.Layout(max_width="900px"))
+        self.image = widgets.HTML()  # an <img> with alt text: widgets.Image has no alt
         self.results = {}
         self._png = b""
+        self._alt = ""
         self.run_button.on_click(lambda _: self.run())
         super().__init__([
             widgets.HTML("<b>Serial versus concurrent: choose, then press Run</b>"),
@@ -189,21 +285,26 @@ class Explorer(widgets.VBox):
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=80)
         self._png = buffer.getvalue()
-        self.image.value = self._png
+        self._alt = (f"Timelines of {len(results)} server(s), {clients} clients at once, {work_s:.2f} s of {what} "
+                     "each; all the clients served after: "
+                     + ", ".join(f"{m} {r.makespan:.2f} s" for m, r in results.items()) + ".")
+        self.image.value = self._img()
         self.results = results
         self.status.value = "makespans: " + ", ".join(f"{m} <b>{r.makespan:.2f} s</b>" for m, r in results.items())
         return results
 
-    def _repr_mimebundle_(self, **kwargs):
+    def _img(self) -> str:
         import base64
 
+        return (f"<img src='data:image/png;base64,{base64.b64encode(self._png).decode()}' "
+                f"alt='{html.escape(self._alt)}' style='max-width:900px'/>" if self._png else "")
+
+    def _repr_mimebundle_(self, **kwargs):
         data = super()._repr_mimebundle_(**kwargs) or {}
         summary = ", ".join(f"{m} {r.makespan:.2f} s" for m, r in self.results.items())
         data["text/plain"] = f"Explorer (last run: {summary or 'not run yet'})"
-        image = (f"<img src='data:image/png;base64,{base64.b64encode(self._png).decode()}' "
-                 "style='max-width:900px'/>" if self._png else "")
         data["text/html"] = (f"<p><b>Serial versus concurrent explorer</b>. Last run: {summary or 'none'}. "
-                             f"Run this notebook in JupyterLab to move the sliders.</p>{image}")
+                             f"Run this notebook in JupyterLab to move the sliders.</p>{self._img()}")
         return data
 
 
@@ -356,8 +457,10 @@ class Experiment(widgets.VBox):
             buffer = io.BytesIO()
             result.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
             plt.close(result)
+            titles = "; ".join(a.get_title() for a in result.axes if a.get_title())
+            alt = f"Figure: {titles}" if titles else f"Figure drawn by {self.function.__name__}()"
             body += (f"<img src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}' "
-                     "style='max-width:900px'/>")
+                     f"alt='{html.escape(alt)}' style='max-width:900px'/>")
             text += f"[figure: {result.axes[0].get_title() if result.axes else 'no axes'}]\n"
         elif hasattr(result, "_repr_html_"):
             body += result._repr_html_()
@@ -403,10 +506,7 @@ def _control(name, spec, default):
         value = default if default is not None else low
         if not low <= value <= high:
             raise ValueError(f"the default {name}={value!r} must lie within ({low}, {high})")
-        integer = all(isinstance(v, int) for v in spec) and isinstance(value, int)
-        kind = widgets.IntSlider if integer else widgets.FloatSlider
-        return kind(value=value, min=low, max=high, step=step, description=name, continuous_update=False,
-                    style=style, layout=widgets.Layout(width="480px"))
+        return Slider(value=value, min=low, max=high, step=step, description=name)
     if isinstance(spec, list) and spec:
         value = default if default is not None else spec[0]
         if value not in spec:

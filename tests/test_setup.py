@@ -91,6 +91,49 @@ def test_readme_links_point_to_files_that_exist():
 
 
 def test_lab_serves_loopback_only():
+    """make lab runs tools/lab.py (as the first-start browser test does): JupyterLab on
+    127.0.0.1 only, with a token, opening notebook 00."""
+    import lab
+
     makefile = (ROOT / "Makefile").read_text()
-    assert "--ip=127.0.0.1" in makefile
-    assert "00_start_here.ipynb" in makefile
+    assert re.search(r"^lab: setup\n\t@exec \$\(BIN\)/python tools/lab.py --port \$\(PORT\)$", makefile, re.M)
+    line = lab.command(8888, "0" * 32)
+    assert "--ip=127.0.0.1" in line and "--IdentityProvider.token=" + "0" * 32 in line
+    assert line[-1] == "notebooks/00_start_here.ipynb"
+
+
+def test_lab_refuses_a_bad_port_and_a_wrong_folder_in_one_line(tmp_path):
+    import subprocess
+
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "notebooks" / "00_start_here.ipynb").write_text("{}")
+    for args, cwd, says in ((["--port", "70000"], tmp_path, "--port must be from 1 to 65535, got 70000"),
+                            (["--port", "http"], tmp_path, "invalid int value: 'http'"),
+                            ([], tmp_path / "notebooks", "run this from the course's folder")):
+        run = subprocess.run([sys.executable, str(ROOT / "tools" / "lab.py"), *args], cwd=cwd,
+                             capture_output=True, text=True, timeout=30)
+        assert run.returncode == 2 and run.stdout == "", run
+        assert says in run.stderr.splitlines()[-1], run.stderr
+
+
+def test_the_course_jupyterlab_settings_are_real_settings():
+    """jupyter/lab/settings/overrides.json names settings JupyterLab has, with values its
+    schemas accept: a misspelt one would be ignored without a word, and the news question
+    would be back. make setup copies the file where JupyterLab reads it."""
+    import json
+
+    import jsonschema
+
+    overrides = json.loads((ROOT / "jupyter" / "lab" / "settings" / "overrides.json").read_text())
+    schemas = Path(sys.prefix, "share", "jupyter", "lab", "schemas")
+    assert overrides["@jupyterlab/apputils-extension:notification"]["fetchNews"] == "false"
+    for plugin, values in overrides.items():
+        package, name = plugin.split(":")
+        schema = json.loads((schemas / package / f"{name}.json").read_text())
+        unknown = set(values) - set(schema["properties"])
+        assert not unknown, f"{plugin} has no setting {unknown}"
+        jsonschema.validate(values, {**schema, "required": []})
+    makefile = (ROOT / "Makefile").read_text()
+    assert "LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json" in makefile
+    assert "$(LAB_SETTINGS): jupyter/lab/settings/overrides.json $(STAMP)" in makefile
+    assert "setup: $(STAMP) $(LAB_SETTINGS)" in makefile and "test: setup chromium" in makefile

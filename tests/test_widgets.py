@@ -120,3 +120,61 @@ def test_experiment_error_in_a_callback_is_shown_in_one_line():
     box = socklab.experiment(broken, n=(1, 3), start=False)
     box.controls["n"].value = 2
     assert box.status.value.endswith("ValueError: n=2 is wrong</span>")
+
+
+def _tree(widget):
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from _tree(child)
+
+
+def test_every_control_has_a_name_a_screen_reader_can_say():
+    """Each control socklab builds carries its name in the widget itself (a description,
+    or option labels), and none is an ipywidgets slider or image, which the browser
+    shows without a name or alt text (the axe audit in test_browser.py sees the DOM)."""
+    import ipywidgets as widgets
+
+    from socklab.widgets import Slider
+
+    boxes = [socklab.quiz(("Port 0?", ["any free port", "no port"], 0, "the OS picks")),
+             socklab.explorer(run=False), socklab.lifecycle(run=False),
+             socklab.experiment(_split, buffer=(16, 256, 16), family=["pair", "tcp"], show=True, start=False)]
+    controls = 0
+    for box in boxes:
+        for widget in _tree(box):
+            assert not isinstance(widget, (widgets.IntSlider, widgets.FloatSlider, widgets.Image)), widget
+            if isinstance(widget, (Slider, widgets.Checkbox, widgets.Dropdown, widgets.Button)):
+                assert widget.description.strip(), f"{type(widget).__name__} without a name in {type(box).__name__}"
+                controls += 1
+            elif isinstance(widget, (widgets.ToggleButtons, widgets.RadioButtons)):
+                assert all(label.strip() for label in widget._options_labels), widget
+                controls += 1
+    assert controls >= 15
+
+
+def test_the_slider_keeps_ints_ints_and_stays_within_its_range():
+    import traitlets
+
+    from socklab.widgets import Slider
+
+    clients = Slider(8, 1, 16, 1, "clients")
+    clients.value = 4.0  # as the browser may send it
+    assert clients.value == 4 and isinstance(clients.value, int)
+    clients.value = 99
+    assert clients.value == 16, "clamped, as ipywidgets' sliders clamp"
+    clients.set_state({"value": 5})  # what the browser sends when a learner moves it
+    assert repr(clients.value) == "5"
+    overhead = Slider(1.0, 0.0, 5.0, 0.5, "overhead")
+    overhead.set_state({"value": 2})  # JavaScript writes 2.0 as 2
+    assert repr(overhead.value) == "2.0"
+    with pytest.raises(traitlets.TraitError, match="clients takes a number, got 'many'"):
+        clients.value = "many"
+    assert isinstance(Slider(8, 1, 16, 1, "clients").value, int)
+    assert repr(Slider(1.0, 0.0, 5.0, 0.5, "overhead").value) == "1.0", "a float default stays a float"
+    assert Slider(2.5, 1, 10, 1, "between steps").value == 2.5, "a default between steps is kept"
+    work = Slider(0.2, 0.05, 0.5, 0.05, "work (s)")
+    assert work.decimals == 2 and isinstance(work.value, float)
+    work.value = 0.15000000000000002  # what a browser's range input can send
+    assert work.value == 0.15
+    with pytest.raises(ValueError, match=r"min < max and step > 0, got \(5, 2, 1\)"):
+        Slider(1, 5, 2, 1, "backwards")
