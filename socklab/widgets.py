@@ -16,6 +16,7 @@ import ipywidgets as widgets
 import traitlets
 
 from .clients import load
+from .display import text_alternative
 from .inside import check_base, check_raises, trace_request
 from .kinds import MODES, STREAM_KINDS, normalise
 from .registry import serve
@@ -285,9 +286,7 @@ class Explorer(widgets.VBox):
         buffer = io.BytesIO()
         figure.savefig(buffer, format="png", dpi=80)
         self._png = buffer.getvalue()
-        self._alt = (f"Timelines of {len(results)} server(s), {clients} clients at once, {work_s:.2f} s of {what} "
-                     "each; all the clients served after: "
-                     + ", ".join(f"{m} {r.makespan:.2f} s" for m, r in results.items()) + ".")
+        self._alt = text_alternative(figure)  # what it shows in words: makespans, waits, how many at once
         self.image.value = self._img()
         self.results = results
         self.status.value = "makespans: " + ", ".join(f"{m} <b>{r.makespan:.2f} s</b>" for m, r in results.items())
@@ -458,7 +457,8 @@ class Experiment(widgets.VBox):
             result.savefig(buffer, format="png", dpi=80, bbox_inches="tight")
             plt.close(result)
             titles = "; ".join(a.get_title() for a in result.axes if a.get_title())
-            alt = f"Figure: {titles}" if titles else f"Figure drawn by {self.function.__name__}()"
+            alt = text_alternative(result) or (f"Figure: {titles}" if titles else
+                                               f"Figure drawn by {self.function.__name__}()")
             body += (f"<img src='data:image/png;base64,{base64.b64encode(buffer.getvalue()).decode()}' "
                      f"alt='{html.escape(alt)}' style='max-width:900px'/>")
             text += f"[figure: {result.axes[0].get_title() if result.axes else 'no axes'}]\n"

@@ -43,6 +43,9 @@ def test_explorer_static_result_shows_its_last_timeline():
     html = box._repr_mimebundle_()["text/html"]
     assert "<img src='data:image/png;base64," in html and "{image}" not in html
     assert "serial" in box._repr_mimebundle_()["text/plain"]
+    from socklab.timeline import summary  # the image's alt is the timeline's text alternative
+
+    assert f"alt='2 clients, 0.05 s of sleeping each. {summary(box.results['serial'], 'serial')}" in html
     socklab.stop_all()
 
 
