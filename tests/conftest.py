@@ -130,6 +130,19 @@ def _once_per_run(tmp_path_factory, key):
             done.touch()
 
 
+@pytest.fixture(scope="module")
+def runs():
+    """Five clients at a serial and at a threading server, 0.05 s of work each: one result per
+    mode, for the tests that draw and describe timelines."""
+    import socklab
+
+    result = {}
+    for mode in ("serial", "threading"):
+        with socklab.serve(mode=mode, work=0.05) as server:
+            result[mode] = socklab.load(server, clients=5)
+    return result
+
+
 @pytest.fixture
 def sock_dir():
     """A folder for Unix socket files with a short path.

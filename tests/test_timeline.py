@@ -17,15 +17,6 @@ def bars(ax, colour):
     return [p for p in ax.patches if to_hex(p.get_facecolor()) == colour]
 
 
-@pytest.fixture(scope="module")
-def runs():
-    result = {}
-    for mode in ("serial", "threading"):
-        with socklab.serve(mode=mode, work=0.05) as server:
-            result[mode] = socklab.load(server, clients=5)
-    return result
-
-
 def test_serial_spans_form_a_staircase(runs):
     spans = sorted(runs["serial"].visits(), key=lambda s: s.served_from)
     for before, after in zip(spans, spans[1:]):
