@@ -354,7 +354,10 @@ def plot_classes(module=socketserver, title: Optional[str] = None):
                 children.setdefault(base, []).append(cls.__name__)
     tree = "; ".join(f"{base.__name__} is the base of {' and '.join(names)}" for base, names in children.items())
     made = "; ".join(f"{m.__name__} combines with {', '.join(next(b for b in c.__bases__ if b is not m).__name__ for c in mine)} "
-                     f"({', '.join(c.__name__ for c in mine)})"
+                     f"into {', '.join(c.__name__ for c in mine)}"
                      for m in mixins if (mine := [c for c in combos if m in c.__bases__]))
-    return describe(figure, f"socketserver's server classes on Python {platform.python_version()}. {tree}. "
-                            f"Ready-made classes, each a mix-in plus a basic server: {made}.")
+    # Which classes exist depends on the Python (3.12 adds ForkingUnixStreamServer ...): a fact
+    # of the machine at hand, said inside "(on this machine: ...)", with no parentheses inside.
+    return describe(figure, f"socketserver's server classes, each arrow from a base to a subclass (on this machine: "
+                            f"Python {platform.python_version()}; {tree}; the ready-made classes, each a mix-in plus a "
+                            f"basic server: {made}).")

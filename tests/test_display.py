@@ -131,7 +131,9 @@ def test_the_class_diagram_names_every_class_and_its_bases():
     text = text_alternative(inside.plot_classes())
     for cls in inside.server_classes(socketserver):
         assert cls.__name__ in text
-    assert "ThreadingMixIn combines with TCPServer, UDPServer" in text and "(ThreadingTCPServer, " in text
+    assert "ThreadingMixIn combines with TCPServer, UDPServer" in text and "into ThreadingTCPServer, " in text
+    # the classes depend on the Python: a fact of the machine, which the notebook check accepts
+    assert re.fullmatch(r"[^()]*\(on this machine: [^()\n]*\)\.", text), text
 
 
 def figure_outputs(path):
