@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from .clients import exchange
-from .display import describe, show_in_notebooks
+from .display import describe
 from .errors import HandlerError
 from .kinds import KINDS, STREAM_KINDS, format_address, normalise
 from .registry import serve
@@ -276,7 +276,6 @@ def plot_classes(module=socketserver, title: Optional[str] = None):
     from matplotlib.patches import Patch
 
 
-    show_in_notebooks()
     classes = server_classes(module)
     mixins = sorted((c for c in classes if _is_mixin(c)), key=lambda c: c.__name__)
     combos = [c for c in classes if any(_is_mixin(b) for b in c.__bases__)]

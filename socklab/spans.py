@@ -22,7 +22,7 @@ import time
 from typing import NamedTuple
 
 from .children import Child, start_child  # noqa: F401  (notebook 08 forks with spans.start_child)
-from .display import describe, show_in_notebooks
+from .display import describe
 from .stopping import burn
 
 COLORS = {"computing": "tab:blue", "waiting": "tab:orange"}
@@ -200,7 +200,6 @@ def plot_spans(spans_by_label: dict, *, title: str = "Who ran when"):
     if not isinstance(spans_by_label, dict) or not spans_by_label:
         raise TypeError("plot_spans needs a dict {label: spans}, e.g. plot_spans({'4 threads': spans})")
     panels = {str(label): _checked(found, f"the spans for {label!r}") for label, found in spans_by_label.items()}
-    show_in_notebooks()
     lanes = sum(len({s.worker for s in found}) for found in panels.values())
     fig = Figure(figsize=(9, 1.3 + 0.45 * lanes + 0.6 * len(panels)), layout="constrained")
     axes = fig.subplots(len(panels), 1, sharex=True, squeeze=False)[:, 0]

@@ -266,7 +266,6 @@ def compare(results, *, title: Optional[str] = None):
         raise ValueError("compare needs at least one result from socklab.load()")
     for _, result in items:
         _check_result(result)
-    show_in_notebooks()
     n = max(len(r.clients) for _, r in items)
     per = 0.9 + 0.26 * n
     fig = Figure(figsize=(9, min(0.8 + per * len(items), 16)), layout="constrained")

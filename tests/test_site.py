@@ -284,19 +284,26 @@ def demo(tmp_path_factory, browser):
         yield base, html, [visit(browser, base, path) for path in pages_of(html)]
 
 
-def shot(browser, base: str, path: str, name: str, open_details=False):
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+@contextlib.contextmanager
+def site_page(browser, base: str, **options):
+    """A page in a context of its own that reaches only the site: any other request is refused."""
+    context = browser.new_context(**options)
     try:
         view = context.new_page()
         view.route(re.compile(r"^(?!" + re.escape(base) + r").*"), lambda route: route.abort())
+        yield view
+    finally:
+        context.close()
+
+
+def shot(browser, base: str, path: str, name: str, open_details=False):
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with site_page(browser, base, viewport={"width": 1280, "height": 900}) as view:
         view.goto(base + path, wait_until="load")
         view.evaluate(EAGER_IMAGES)
         if open_details:
             view.evaluate("() => document.querySelectorAll('details').forEach(d => d.open = true)")
         view.screenshot(path=str(ARTIFACTS / name), full_page=True)
-    finally:
-        context.close()
 
 
 # ---------------------------------------------------------------- the course's site
@@ -375,10 +382,7 @@ def test_widgets_show_their_static_results(site):
 
 def test_optional_sections_are_folded_under_their_heading_and_open_on_a_click(site, browser):
     base, html, records = site
-    context = browser.new_context()
-    try:
-        view = context.new_page()
-        view.route(re.compile(r"^(?!" + re.escape(base) + r").*"), lambda route: route.abort())
+    with site_page(browser, base) as view:
         view.goto(base + "notebooks/03_socket_methods.html", wait_until="load")
         folded = view.locator("details.optional-section")
         count = nbformat.read(ROOT / "notebooks" / "03_socket_methods.ipynb", as_version=4).cells
@@ -396,16 +400,11 @@ def test_optional_sections_are_folded_under_their_heading_and_open_on_a_click(si
         anchor = inner.get_attribute("id")
         view.goto(base + "notebooks/03_socket_methods.html#" + anchor, wait_until="load")
         view.locator(f"[id='{anchor}']").wait_for(state="visible", timeout=5000)
-    finally:
-        context.close()
 
 
 def test_search_finds_a_word_of_the_course(site, browser):
     base, html, records = site
-    context = browser.new_context()
-    try:
-        view = context.new_page()
-        view.route(re.compile(r"^(?!" + re.escape(base) + r").*"), lambda route: route.abort())
+    with site_page(browser, base) as view:
         hits = {}
         for word in ("ThreadingTCPServer", "zqxjvwk"):
             view.goto(base + "search.html?q=" + word, wait_until="load")
@@ -417,8 +416,6 @@ def test_search_finds_a_word_of_the_course(site, browser):
             hits[word] = view.locator("#search-results li").count()
         assert hits["ThreadingTCPServer"] >= 3, hits
         assert hits["zqxjvwk"] == 0, hits  # the counter can say no
-    finally:
-        context.close()
 
 
 GLYPHS = """(args) => {
@@ -445,15 +442,10 @@ GLYPHS = """(args) => {
 
 def rendered(browser, base: str, path: str, chars: list[str]) -> dict:
     """Each character drawn in the font of the page's tables: 'glyph', or 'tofu' (drawn as a missing one)."""
-    context = browser.new_context()
-    try:
-        view = context.new_page()
-        view.route(re.compile(r"^(?!" + re.escape(base) + r").*"), lambda route: route.abort())
+    with site_page(browser, base) as view:
         view.goto(base + path, wait_until="load")
         view.evaluate("() => document.fonts.ready")
         return view.evaluate(GLYPHS, [chars, MISSING, "table td"])
-    finally:
-        context.close()
 
 
 def test_the_glossarys_chinese_characters_are_rendered_not_tofu(site, browser):
