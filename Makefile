@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml $(if $(filter locked,$(DEPS)),$(LOCK))
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
 	  { rm -rf $(VENV); echo "Could not create $(VENV). On Debian or Ubuntu: sudo apt-get install python3-venv, then run make again."; exit 1; }
 ifeq ($(DEPS),newest)
-	$(PIP) install --upgrade --upgrade-strategy eager -e '.[course,test]'
+	$(PIP) install --upgrade --upgrade-strategy eager -e '.[course,classroom,test]'
 else
 	$(PIP) install -r $(LOCK)
 	$(PIP) install --no-deps -e .

@@ -111,10 +111,10 @@ def test_make_installs_from_the_lock_and_newest_on_request():
     locked = _make_n()
     assert locked.returncode == 0, locked.stderr
     assert "install -r requirements.lock" in locked.stdout and "install --no-deps -e ." in locked.stdout
-    assert ".[course,test]" not in locked.stdout
+    assert ".[course,classroom,test]" not in locked.stdout
     newest = _make_n("DEPS=newest")
     assert newest.returncode == 0, newest.stderr
-    assert "install --upgrade --upgrade-strategy eager -e '.[course,test]'" in newest.stdout
+    assert "install --upgrade --upgrade-strategy eager -e '.[course,classroom,test]'" in newest.stdout
     assert "requirements.lock" not in newest.stdout
     # the weekly CI run exports DEPS: make takes it from the environment as well
     from_env = subprocess.run(["make", "-n", "-B", "setup"], cwd=ROOT, env={**MAKE_ENV, "DEPS": "newest"},

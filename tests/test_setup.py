@@ -16,7 +16,7 @@ def test_dependency_files_are_generated_from_pyproject():
     the autograder's requirements are written from it by tools/deps.py."""
     assert deps.stale() == [], "run `make deps` (python tools/deps.py) after editing pyproject.toml"
     groups = deps.declared()
-    assert set(groups) == {"dependencies", "course", "test"}
+    assert set(groups) == {"dependencies", "course", "classroom", "test"}
     names = [re.match(r"[A-Za-z0-9_.-]+", r).group(0).lower() for r in deps.everything(groups)]
     assert len(names) == len(set(names)), f"a package is declared twice: {names}"
     assert all(re.search(r">=[\d.]+,<[\d.]+$", r) for r in deps.everything(groups)), \
@@ -49,7 +49,7 @@ def test_make_installs_from_pyproject():
     makefile = (ROOT / "Makefile").read_text()
     assert "$(STAMP): pyproject.toml $(if $(filter locked,$(DEPS)),$(LOCK))" in makefile, \
         "the install step reruns when pyproject.toml or the lock changes"
-    assert "install -r $(LOCK)" in makefile and "-e '.[course,test]'" in makefile
+    assert "install -r $(LOCK)" in makefile and "-e '.[course,classroom,test]'" in makefile
 
 
 SUPPORTED = (3, 11), (3, 14)

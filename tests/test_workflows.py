@@ -129,7 +129,7 @@ def test_the_workflow_env_reaches_the_makefile_install(path, newest):
         done = subprocess.run([make[0], "-n", "-B", *make[1:]], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stderr
-        assert ("install --upgrade --upgrade-strategy eager -e '.[course,test]'" in done.stdout) is newest
+        assert ("install --upgrade --upgrade-strategy eager -e '.[course,classroom,test]'" in done.stdout) is newest
         assert ("install -r requirements.lock" in done.stdout) is not newest
 
 

@@ -7,7 +7,8 @@
                                     then rewrite the files below
 
 pyproject.toml's [project] dependencies are what socklab and the notebooks import;
-its extras are "course" (JupyterLab, a kernel, otter for the labs) and "test".
+its extras are "course" (JupyterLab, a kernel, otter for the labs), "classroom" (what a
+JupyterHub adds: jupyterhub-singleuser, nbgitpuller) and "test".
 From them:
 
     requirements.txt                        every package (pip install -r, a JupyterHub image)
@@ -38,7 +39,7 @@ import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-EXTRAS = ("course", "test")
+EXTRAS = ("course", "classroom", "test")
 # conda-forge's Python for the course: the versions README promises, 3.11 to 3.14
 CONDA_PYTHON = "python>=3.11,<3.15"
 LOCK = "requirements.lock"
@@ -180,7 +181,7 @@ def files(groups: dict, locked: dict | None = None) -> dict:
                    "name: socklab\nchannels:\n  - conda-forge\ndependencies:\n"
                    f"  - {CONDA_PYTHON}\n  - pip\n"
                    + "".join(f"  - {r}\n" for r in groups["dependencies"] + groups["course"])
-                   + "  - pip:\n      - -e .[test]\n")
+                   + "  - pip:\n      - -e .[classroom,test]\n")
     # The dependencies pinned as learners have them, so grading runs the same psutil, matplotlib
     # and ipywidgets; what they need in turn is left to pip beside otter-grader[grading,plugins],
     # which otter adds to the same install and the lock did not resolve.
