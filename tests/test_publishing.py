@@ -73,3 +73,24 @@ def test_the_licences_are_the_ones_the_readme_names():
 @pytest.mark.parametrize("name", ["CHANGELOG.md", "CONTRIBUTING.md", "CITATION.cff"])
 def test_the_readme_links_the_project_files(name):
     assert f"]({name})" in (ROOT / "README.md").read_text()
+
+
+@pytest.mark.slow
+def test_a_built_wheel_carries_all_of_socklab_and_both_licences(tmp_path):
+    """A hub's image, Binder and the classroom environment install socklab without -e: the
+    wheel must hold every module (the labs' checks in socklab/grading too) and both licences.
+    Built from a copy without socklab.egg-info: the editable install's list of files would
+    otherwise fill in what pyproject.toml forgot, as on no fresh machine."""
+    import shutil
+    import zipfile
+
+    source = tmp_path / "source"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".venv", ".git", "build", "artifacts", "*.egg-info",
+                                                                 "node_modules", "__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--disable-pip-version-check",
+                    "-w", str(tmp_path), str(source)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("socklab-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {path.relative_to(ROOT).as_posix() for path in (ROOT / "socklab").rglob("*.py")}
+    assert modules - names == set(), f"the wheel lacks {sorted(modules - names)}: list them in pyproject.toml"
+    assert {name.rsplit("/", 1)[-1] for name in names if "/licenses/" in name} >= {"LICENSE", "LICENSE-CC-BY-4.0.txt"}
