@@ -5,7 +5,8 @@
 #   make labs   rebuild the labs' student and autograder files from labs/source/ (instructors)
 #   make lock   resolve pyproject.toml's ranges again into requirements.lock (maintainers)
 #   make site   the course's website from the saved notebooks, in build/site/html (its tools in build/site-venv)
-# Nothing is installed outside .venv (and build/site-venv).
+#   make classroom  a one-machine JupyterHub's environment (build/classroom-venv) and proxy (classroom/node_modules)
+# Nothing is installed outside .venv (and build/site-venv, build/classroom-venv, classroom/node_modules).
 
 PYTHON ?= python3
 VENV   := .venv
@@ -23,7 +24,7 @@ endif
 STAMP  := $(VENV)/.socklab-installed-$(DEPS)
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps lock site site-venv cjk-font
+.PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps lock site site-venv cjk-font classroom
 
 setup: $(STAMP) $(LAB_SETTINGS)
 
@@ -89,7 +90,9 @@ cjk-font:
 # pytest's options (paths, timeouts, workers) are in pyproject.toml: plain `pytest` is make test.
 PYTEST := $(BIN)/python -m pytest
 
-test: setup chromium cjk-font
+# As root, the classroom test (tests/test_classroom.py) runs a JupyterHub with Unix accounts: it
+# needs the hub's environment; as an ordinary user that test says why it cannot run.
+test: setup chromium cjk-font $(if $(filter 0,$(shell id -u)),classroom)
 	CHROMIUM=$(CHROMIUM) $(PYTEST) $(PYTEST_ARGS)
 
 # The fast tier: tests marked slow (notebooks in kernels, JupyterLab in Chromium, otter) left out.
@@ -123,6 +126,39 @@ site: $(SITE_STAMP)
 	$(SITE_VENV)/bin/python site/build.py $(SITE_ARGS)
 
 # Measure the helpers and the course on this machine (minutes; not part of test). BENCH_ARGS="--quick" for a smoke run.
+# A one-machine JupyterHub (classroom/jupyterhub_config.py): the course's packages, jupyterhub
+# and nbgitpuller included, in a venv every learner's account can run. Its Python must be one
+# every account can read (the system's /usr/bin/python3, not one under /root or a home), and
+# so must the folder it is in. The proxy, configurable-http-proxy, comes from npm, pinned by
+# classroom/package-lock.json.
+CLASSROOM_PYTHON ?= /usr/bin/python3
+CLASSROOM_VENV   := build/classroom-venv
+CLASSROOM_STAMP  := $(CLASSROOM_VENV)/.socklab-installed
+PROXY            := classroom/node_modules/.bin/configurable-http-proxy
+
+$(CLASSROOM_STAMP): $(LOCK) pyproject.toml jupyter/lab/settings/overrides.json
+	@test -x $(CLASSROOM_PYTHON) || { echo "The classroom's environment needs a Python every account can run at $(CLASSROOM_PYTHON): sudo apt-get install python3 python3-venv, or make classroom CLASSROOM_PYTHON=/path"; exit 1; }
+	@test -x $(CLASSROOM_VENV)/bin/python || $(CLASSROOM_PYTHON) -m venv $(CLASSROOM_VENV) || \
+	  { rm -rf $(CLASSROOM_VENV); echo "Could not create $(CLASSROOM_VENV). On Debian or Ubuntu: sudo apt-get install python3-venv"; exit 1; }
+	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install -r $(LOCK)
+	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-deps .
+	@mkdir -p $(CLASSROOM_VENV)/share/jupyter/lab/settings
+	cp jupyter/lab/settings/overrides.json $(CLASSROOM_VENV)/share/jupyter/lab/settings/
+	@touch $@
+
+$(PROXY): classroom/package.json classroom/package-lock.json
+	@command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "Installing Node.js and npm from Debian's packages for the classroom's proxy..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null; \
+	  else \
+	    echo "The classroom's proxy needs Node.js 18 or newer and npm: sudo apt-get install nodejs npm"; exit 1; \
+	  fi; }
+	npm ci --prefix classroom --no-audit --no-fund --loglevel=error
+	@touch $@
+
+classroom: $(CLASSROOM_STAMP) $(PROXY)
+
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python tools/bench.py $(BENCH_ARGS)

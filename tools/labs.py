@@ -8,6 +8,9 @@
                                              writes (grader.export), one per learner
     python tools/labs.py zip LAB [--out DIR] the autograder zip, for otter grade or Gradescope
     python tools/labs.py classroom DEST      a student-only copy of the course, for nbgitpuller
+    python tools/labs.py collect LAB DEST HOME ...
+                                             on a hub: each learner's newest hand-in of LAB from
+                                             their home, as DEST/LEARNER.zip (or .ipynb), for grade
 
 Layout:
     labs/source/LAB.ipynb        the source: prompts, solutions, public and hidden tests (edit this)
@@ -209,6 +212,32 @@ def classroom(dest: Path) -> None:
     print(f"wrote {dest}: notebooks, socklab and the student labs; no labs/source, no labs/autograder")
 
 
+def collect(name: str, dest: Path, homes: list) -> dict:
+    """Each home's newest hand-in of lab ``name``, copied to ``dest/LEARNER.zip`` (or ``.ipynb``).
+
+    On a hub whose homes the instructor can read: a learner's course is wherever
+    nbgitpuller put it (``HOME/FOLDER/labs/LAB/``, any FOLDER, or ``HOME/labs/LAB/``).
+    The newest zip the export cell wrote wins; without one, the notebook as last
+    saved. LEARNER is the home folder's name. Returns {learner: the file taken}.
+    """
+    if dest.exists() and any(dest.iterdir()):
+        raise SystemExit(f"{dest} is not empty: collect into a new folder")
+    taken = {}
+    for home in map(Path, homes):
+        folders = [*home.glob(f"*/labs/{name}"), *home.glob(f"labs/{name}")]
+        zips = [z for folder in folders for z in folder.glob(f"{name}_*.zip")]
+        notebooks = [n for folder in folders for n in folder.glob(f"{name}.ipynb")]
+        newest = max(zips or notebooks, key=lambda path: path.stat().st_mtime, default=None)
+        if newest is None:
+            print(f"{home.name}: nothing to collect (no labs/{name} under {home})")
+            continue
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(newest, dest / f"{home.name}{newest.suffix}")
+        taken[home.name] = newest
+        print(f"{home.name}: {newest}")
+    return taken
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -226,6 +255,10 @@ def main(argv=None) -> int:
     z.add_argument("--out", type=Path, default=ROOT / "build" / "autograder")
     c = commands.add_parser("classroom", help="a student-only copy of the course")
     c.add_argument("dest", type=Path)
+    k = commands.add_parser("collect", help="each learner's newest hand-in from their home, for grade")
+    k.add_argument("lab")
+    k.add_argument("dest", type=Path)
+    k.add_argument("homes", nargs="+", type=Path, help="learners' home folders, e.g. /home/*")
     args = parser.parse_args(argv)
     if args.command == "build":
         unknown = sorted(set(args.labs) - set(lab_names()))
@@ -249,6 +282,11 @@ def main(argv=None) -> int:
         if args.lab not in lab_names():
             parser.error(f"no lab {args.lab!r}; the labs are {', '.join(lab_names())}")
         print(f"wrote {autograder_zip(args.lab, args.out)}")
+    elif args.command == "collect":
+        if args.lab not in lab_names():
+            parser.error(f"no lab {args.lab!r}; the labs are {', '.join(lab_names())}")
+        taken = collect(args.lab, args.dest, args.homes)
+        print(f"collected {len(taken)} of {len(args.homes)} homes into {args.dest}")
     else:
         classroom(args.dest)
     return 0

@@ -1,0 +1,82 @@
+"""JupyterHub for a class on one Linux machine: real Unix accounts, one server each.
+
+    cd /opt/sockets-and-concurrency          # a checkout of this repository, readable by all
+    make setup                               # the course's .venv (jupyterhub 6, nbgitpuller included)
+    npm ci --prefix classroom                # the proxy (configurable-http-proxy), pinned
+    sudo groupadd socklab-class              # the class: one Unix account per learner in it
+    sudo useradd -m -G socklab-class ada     # ... and `sudo passwd ada`
+    sudo .venv/bin/jupyterhub -f classroom/jupyterhub_config.py
+
+The design, as The Littlest JupyterHub does it::
+
+    browser --> proxy :8000 --> hub (login, spawning)      runs as root: PAM reads passwords,
+                  |                                         and servers start as their owner
+                  +-----> /user/ada/  --> ada's jupyterhub-singleuser (uid ada, cwd /home/ada)
+                  +-----> /user/grace/ --> grace's ...
+
+A learner logs in with their Unix password and gets JupyterLab from the course's .venv;
+nbgitpuller (a server extension in that .venv) answers the course's links by cloning the
+learner-only repository into their home (labs/README.md, *Running a class*).
+
+What this file does not give (labs/README.md says why and what to do):
+ - privacy between learners: they share one 127.0.0.1 (the test measures that another
+   learner can connect to a lab server); classroom/netns_spawner.py gives each a loopback
+ - enforced memory and CPU limits: LocalProcessSpawner only passes mem_limit and cpu_limit
+   on as MEM_LIMIT and CPU_LIMIT; systemdspawner enforces them with cgroups
+ - HTTPS: put the hub behind a TLS proxy, or set ssl_cert and ssl_key below
+
+tests/test_classroom.py runs a hub from this file, with test accounts, random ports and a
+state folder of its own (it loads this file, then overrides those).
+"""
+
+import os
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+COURSE = HERE.parent
+VENV = Path(os.environ.get("SOCKLAB_VENV", COURSE / ".venv"))
+# the hub's database, cookie secret and proxy token: root's alone
+STATE = Path(os.environ.get("SOCKLAB_HUB_STATE", "/var/lib/socklab-hub"))
+CLASS_GROUP = "socklab-class"
+INSTRUCTORS = {"instructor"}  # Unix accounts that may see the admin page
+
+c = get_config()  # noqa: F821 (JupyterHub provides it)
+STATE.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+# --- who may log in: Unix accounts in the class's group, by their passwords (PAM)
+c.JupyterHub.authenticator_class = "pam"
+c.LocalAuthenticator.allowed_groups = {CLASS_GROUP}
+c.Authenticator.admin_users = INSTRUCTORS
+
+# --- where: the proxy listens for browsers; the hub and the learners' servers on loopback
+c.JupyterHub.bind_url = "http://:8000"
+c.JupyterHub.hub_ip = "127.0.0.1"
+# c.JupyterHub.ssl_cert = "/etc/letsencrypt/live/HUB/fullchain.pem"
+# c.JupyterHub.ssl_key = "/etc/letsencrypt/live/HUB/privkey.pem"
+c.ConfigurableHTTPProxy.command = [str(HERE / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
+c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
+c.ConfigurableHTTPProxy.pid_file = str(STATE / "jupyterhub-proxy.pid")
+
+# --- what each learner gets: JupyterLab from the course's environment, in their home
+c.JupyterHub.spawner_class = "localprocess"
+c.Spawner.cmd = [str(VENV / "bin" / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.Spawner.notebook_dir = "~"
+# The course's JupyterLab settings (no news question) live in the .venv (make setup puts them
+# there); the learner's own ~/.jupyter still wins.
+c.Spawner.environment = {"PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin"}
+c.Spawner.start_timeout = 60
+c.Spawner.http_timeout = 60
+# Idle servers end by themselves, freeing memory: a kernel idle for 30 minutes is shut
+# down, and the server an hour after its last activity (the learner's files stay).
+c.Spawner.args = ["--MappingKernelManager.cull_idle_timeout=1800",
+                  "--MappingKernelManager.cull_interval=300",
+                  "--ServerApp.shutdown_no_activity_timeout=3600"]
+# Informational here (see the docstring); measured needs per learner: labs/README.md.
+c.Spawner.mem_limit = "1G"
+c.Spawner.cpu_limit = 2.0
+
+# --- stopping the hub stops everything it started: the proxy and every learner's server
+c.JupyterHub.cleanup_servers = True
+c.JupyterHub.cleanup_proxy = True
