@@ -297,6 +297,11 @@ def test_the_classroom_copy_has_no_solutions(tmp_path):
     assert not any("BEGIN SOLUTION" in t or "'hidden': True" in t for t in texts)
     assert (dest / "socklab" / "grading" / "__init__.py").exists(), "the checks ship with the course"
     assert (dest / "requirements.lock").exists(), "make lab in the copy installs the pinned versions"
+    assert (dest / "tools" / "lab.py").exists() and "tools/lab.py" in (dest / "Makefile").read_text(), \
+        "make lab in the copy runs tools/lab.py"
+    for needed in ("binder/postBuild", "binder/requirements.txt", "jupyter/lab/settings/overrides.json",
+                   "LICENSE", "LICENSE-CC-BY-4.0.txt"):
+        assert (dest / needed).exists(), f"repo2docker (Binder, a hub's image) and attribution need {needed}"
 
 
 def test_the_labs_tool_explains_a_wrong_command():

@@ -191,8 +191,12 @@ def grade(name: str, folder: Path, out: Path, timeout: float, *, archive: Path =
     return rows
 
 
+# What learners get: the course and what runs it (make lab needs tools/lab.py; Binder and a
+# hub's image built by repo2docker read binder/, whose postBuild copies jupyter/'s settings),
+# with its licences and citation.
 CLASSROOM = ("README.md", "Makefile", "requirements.txt", "requirements.lock", "environment.yml", "pyproject.toml",
-             "socklab", "notebooks")
+             "LICENSE", "LICENSE-CC-BY-4.0.txt", "CITATION.cff", "socklab", "notebooks", "binder", "jupyter",
+             "tools/lab.py")
 
 
 def classroom(dest: Path) -> None:
@@ -206,6 +210,7 @@ def classroom(dest: Path) -> None:
         if source.is_dir():
             shutil.copytree(source, dest / item, ignore=ignore)
         elif source.exists():
+            (dest / item).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / item)
     for name in lab_names():
         shutil.copytree(LABS / name, dest / "labs" / name, ignore=ignore)
