@@ -21,8 +21,8 @@ In jupyterhub_config.py (the hub started as root on Linux, with iproute2's ``ip`
 
 What it changes on the host, per running server: a network namespace ``jh-NAME`` (a file
 in /run/netns), a veth pair and its /30 route, and with ``egress = "nat"`` an nftables table
-``ip jupyterhub_netns_UID`` (masquerade the learner's subnet out of the host; drop traffic
-from it to other learners' veths and new connections into it) and, once,
+``ip jupyterhub_netns_UID`` (masquerade the learner's subnet out of the host; drop new
+connections forwarded into it, from other learners or from outside) and, once,
 ``net.ipv4.ip_forward = 1``, which is host-wide and is left on (other servers may rely on
 it). With ``dns_servers``, a resolv.conf in /run/jupyterhub-netns/NAME/ that is bound over
 /etc/resolv.conf in a mount namespace of the server's own. All but ip_forward are removed
@@ -284,7 +284,6 @@ class NetnsSpawner(LocalProcessSpawner):
     }}
     chain forward {{
         type filter hook forward priority filter; policy accept;
-        iifname "{host}" oifname "jhv*" drop
         oifname "{host}" ct state established,related accept
         oifname "{host}" drop
     }}

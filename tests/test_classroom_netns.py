@@ -521,10 +521,53 @@ def test_netns_spawner_gives_each_learner_a_private_loopback(two_learners, tmp_p
         respawn_b, _ = hub.spawn(b.pw_name)  # left running: the hub's shutdown stops it
         hub.shutdown()
         assert_nothing_left(hub, two_learners)
+    made, removed = netns_timings(hub)
+    assert len(made) == 4 and len(removed) >= 5, (made, removed)  # 4 spawns; 4 stops, 1 death
     print(f"\nNetnsSpawner: spawn {spawn_a:.2f} s (A, after removing leftovers), {spawn_b:.2f} s (B), "
-          f"{respawn_a:.2f} s and {respawn_b:.2f} s again; stop {stop_a:.2f} s (A), {stop_b:.2f} s (B)")
+          f"{respawn_a:.2f} s and {respawn_b:.2f} s again; stop {stop_a:.2f} s (A), {stop_b:.2f} s (B); "
+          f"namespace made in {', '.join(f'{ms:.0f}' for ms in made)} ms, "
+          f"removed in {', '.join(f'{ms:.0f}' for ms in removed)} ms")
 
 
 def ips_in(pid):
     out = run("nsenter", f"--target={pid}", "--net", "--", "ip", "-4", "-j", "addr", "show").stdout
     return [info["local"] for link in json.loads(out) for info in link.get("addr_info", [])]
+
+
+def netns_timings(hub):
+    """The spawner's own figures from the hub's log: ms to make and to remove a namespace."""
+    made, removed = [], []
+    for line in (hub.folder / "jupyterhub.log").read_text().splitlines():
+        if "NetnsSpawner: " in line and " ms" in line:
+            ms = float(line.rsplit(" ms", 1)[0].rsplit(" ", 1)[1])
+            (made if "after" in line else removed).append(ms)
+    return made, removed
+
+
+@pytest.mark.slow
+@needs_root_linux
+def test_plain_local_process_spawner_shares_loopback(two_learners, tmp_path):
+    """(c) The contrast: with jupyterhub's own LocalProcessSpawner, B reaches A's server."""
+    a, b = two_learners
+    with hub_running(tmp_path, two_learners, "jupyterhub.spawner.LocalProcessSpawner") as hub:
+        spawn_a, server_a = hub.spawn(a.pw_name)
+        spawn_b, server_b = hub.spawn(b.pw_name)
+        for account in (a, b):
+            status, model = hub.status_through_proxy(account.pw_name)
+            assert status == 200 and "started" in model
+        pid_a, pid_b = server_pid(server_a), server_pid(server_b)
+        assert os.readlink(f"/proc/{pid_a}/ns/net") == os.readlink("/proc/self/ns/net")
+        as_a, as_b = in_namespace_of(pid_a, a), in_namespace_of(pid_b, b)
+        listener, port = start_listener(as_a, hub.python, "127.0.0.1", "A")
+        try:
+            assert probe(as_b, hub.python, "127.0.0.1", port) == "connected A 127.0.0.1"
+        finally:
+            stop_listener(listener)
+        stop_b = hub.stop_server(b.pw_name)
+        stop_a = hub.stop_server(a.pw_name)
+        respawn_a, _ = hub.spawn(a.pw_name)
+        respawn_b, _ = hub.spawn(b.pw_name)
+        hub.shutdown()
+        assert_nothing_left(hub, two_learners)
+    print(f"\nLocalProcessSpawner: spawn {spawn_a:.2f} s (A), {spawn_b:.2f} s (B), {respawn_a:.2f} s and "
+          f"{respawn_b:.2f} s again; stop {stop_a:.2f} s (A), {stop_b:.2f} s (B)")
