@@ -20,11 +20,11 @@ In jupyterhub_config.py (the hub started as root on Linux, with iproute2's ``ip`
     # c.NetnsSpawner.dns_servers = ["192.0.2.53"]          # if /etc/resolv.conf names 127.0.0.53
 
 What it changes on the host, per running server: a network namespace ``jh-NAME`` (a file
-in /run/netns), a veth pair and its /30 route, and with ``egress = "nat"`` an nftables table
-``ip jupyterhub_netns_UID`` (masquerade the learner's subnet out of the host; drop new
-connections forwarded into it, from other learners or from outside) and, once,
-``net.ipv4.ip_forward = 1``, which is host-wide and is left on (other servers may rely on
-it). With ``dns_servers``, a resolv.conf in /run/jupyterhub-netns/NAME/ that is bound over
+in /run/netns), a veth pair and its /30 route; where nft is installed, an nftables table
+``ip jupyterhub_netns_UID`` that drops new connections forwarded into the namespace (from
+other learners or from outside) and, with ``egress = "nat"``, masquerades the learner's
+subnet out of the host; with ``egress = "nat"`` also, once, ``net.ipv4.ip_forward = 1``,
+which is host-wide and is left on (other servers may rely on it). With ``dns_servers``, a resolv.conf in /run/jupyterhub-netns/NAME/ that is bound over
 /etc/resolv.conf in a mount namespace of the server's own. All but ip_forward are removed
 when the server stops, when it is found dead, and, if left over by a crashed hub, before
 the learner's next start; processes still in the namespace are ended then.
@@ -255,8 +255,11 @@ class NetnsSpawner(LocalProcessSpawner):
         await self._ip("-n", ns, "addr", "add", f"{inner_addr}/30", "dev", inner)
         await self._ip("-n", ns, "link", "set", inner, "up")
         await self._ip("-n", ns, "route", "add", "default", "via", host_addr)
-        if self.egress == "nat":
-            await self._setup_nat(names, subnet)
+        if self._tools["nft"]:
+            await self._setup_nft(names, subnet, nat=self.egress == "nat")
+        elif self._forwarding():
+            self.log.warning("NetnsSpawner: net.ipv4.ip_forward is on and there is no nft to stop "
+                             "other learners' namespaces from reaching %s's veth address", self.user.name)
         if self.dns_servers:
             folder = os.path.join(RESOLV_DIR, ns)
             os.makedirs(folder, mode=0o755, exist_ok=True)
@@ -269,19 +272,25 @@ class NetnsSpawner(LocalProcessSpawner):
         self._host_addr = host_addr
         return inner_addr
 
-    async def _setup_nat(self, names, subnet):
+    @staticmethod
+    def _forwarding():
         with open("/proc/sys/net/ipv4/ip_forward") as f:
-            forwarding = f.read().strip() == "1"
-        if not forwarding:
+            return f.read().strip() == "1"
+
+    async def _setup_nft(self, names, subnet, nat):
+        """The learner's nft table: no new connection forwarded into the namespace (from
+        another learner or from outside), and with nat, the subnet masqueraded out."""
+        if nat and not self._forwarding():
             with open("/proc/sys/net/ipv4/ip_forward", "w") as f:
                 f.write("1\n")
             self.log.warning("NetnsSpawner turned on net.ipv4.ip_forward (host-wide) for egress='nat'")
         host = names["host"]
-        ruleset = f"""table ip {names['table']} {{
+        masquerade = f"""
     chain postrouting {{
         type nat hook postrouting priority srcnat; policy accept;
         ip saddr {subnet} oifname != "{host}" masquerade
-    }}
+    }}""" if nat else ""
+        ruleset = f"""table ip {names['table']} {{{masquerade}
     chain forward {{
         type filter hook forward priority filter; policy accept;
         oifname "{host}" ct state established,related accept
