@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -194,14 +195,14 @@ class Hub:
     """A JupyterHub on 127.0.0.1 with random ports, its files in a temporary folder,
     driven through its REST API by an admin service."""
 
-    def __init__(self, folder, learners, spawner, extra=""):
+    def __init__(self, folder, learners, spawner, extra="", bind=None):
         self.folder = folder
         self.token = secrets.token_hex(16)
         self.hub_port, self.proxy_port, self.api_port = free_port(), free_port(), free_port()
         cmd, env, self.python = user_python()
         netns_spawner = spawner == "NetnsSpawner"
         # the namespaces reach the hub at their veth's host side, so it listens on every address
-        bind = "0.0.0.0" if netns_spawner else "127.0.0.1"
+        bind = bind or ("0.0.0.0" if netns_spawner else "127.0.0.1")
         config = f"""
 import sys
 sys.path.insert(0, {str(CLASSROOM)!r})
@@ -312,6 +313,26 @@ c.Spawner.http_timeout = 90
         with urllib.request.urlopen(request, timeout=30) as response:
             return response.status, json.loads(response.read())
 
+    def git_pull(self, name, repo, target, timeout=60):
+        """nbgitpuller's API in name's server (what an nbgitpuller link runs): the phases
+        it reports, up to 'finished' or 'error' (followed by its message)."""
+        _, token = self.api("POST", f"/users/{name}/tokens", {"note": "test", "expires_in": 600})
+        query = urllib.parse.urlencode({"repo": repo, "branch": "main", "targetpath": target})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.proxy_port}/user/{name}/git-pull/api?{query}",
+            headers={"Authorization": f"token {token['token']}"})
+        phases = []
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            for line in response:
+                if line.startswith(b"data: "):
+                    event = json.loads(line[len(b"data: "):])
+                    phases.append(event.get("phase"))
+                    if event.get("phase") == "error":
+                        phases.append(event.get("message"))
+                    if event.get("phase") in ("finished", "error"):
+                        break
+        return phases
+
     def shutdown(self, timeout=90):
         """SIGTERM, as an admin stopping the hub: it stops the servers and the proxy."""
         if self.proc.poll() is None:
@@ -346,8 +367,8 @@ def pid_alive(pid):
 
 
 @contextlib.contextmanager
-def hub_running(folder, learners, spawner, extra=""):
-    hub = Hub(folder, learners, spawner, extra)
+def hub_running(folder, learners, spawner, extra="", bind=None):
+    hub = Hub(folder, learners, spawner, extra, bind)
     try:
         yield hub
     except BaseException:
@@ -451,8 +472,35 @@ def outside_host():
         run("ip", "-n", ns, "link", "set", "lo", "up")
         yield ns
     finally:
+        for pid in run("ip", "netns", "pids", ns, check=False).stdout.split():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
         run("ip", "link", "del", veth, check=False)
         run("ip", "netns", "del", ns, check=False)
+
+
+def git_repository(folder):
+    """A bare repository, branch main with one commit, for git daemon to serve."""
+    work, bare = folder / "work", folder / "course.git"
+    env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@example.org",
+               GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@example.org")
+    run("git", "init", "-q", "-b", "main", str(work), env=env)
+    (work / "README.md").write_text("pulled through the NAT\n")
+    run("git", "-C", str(work), "add", "README.md", env=env)
+    run("git", "-C", str(work), "commit", "-q", "-m", "one", env=env)
+    run("git", "clone", "-q", "--bare", str(work), str(bare), env=env)
+    return bare
+
+
+def wait_for_port(ns, host, port, timeout=20):
+    """Wait until something listens on host:port in namespace ns."""
+    deadline = time.monotonic() + timeout
+    while run("ip", "netns", "exec", ns, "python3", "-c",
+              f"import socket; socket.create_connection(({host!r}, {port}), timeout=1).close()",
+              check=False).returncode:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"nothing listens on {host}:{port} in {ns}")
+        time.sleep(0.2)
 
 
 @contextlib.contextmanager
@@ -521,6 +569,20 @@ def test_netns_spawner_gives_each_learner_a_private_loopback(two_learners, tmp_p
                     assert probe(as_a, hub.python, "198.51.100.2", out_port) == "connected git 198.51.100.1"
                 finally:
                     stop_listener(outside)
+                # and nbgitpuller, in A's server, clones a repository from there
+                repo = git_repository(tmp_path / "git")
+                daemon = subprocess.Popen(
+                    ["ip", "netns", "exec", ns, "git", "daemon", "--export-all", "--listen=198.51.100.2",
+                     f"--base-path={repo.parent}", str(repo.parent)],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+                try:
+                    wait_for_port(ns, "198.51.100.2", 9418)
+                    phases = hub.git_pull(a.pw_name, f"git://198.51.100.2/{repo.name}", "course")
+                finally:
+                    daemon.kill()
+                    daemon.wait(10)
+                assert phases and phases[-1] == "finished", phases
+                assert (Path(a.pw_dir) / "course" / "README.md").read_text() == "pulled through the NAT\n"
 
         # A's server dies by itself: the hub's poll removes the namespace, and the
         # listener A left in it is ended too
@@ -619,6 +681,25 @@ def test_netns_spawner_after_a_hub_crash(two_learners, tmp_path):
         status, _ = hub.status_through_proxy(a.pw_name)
         assert status == 200
         hub.stop_server(a.pw_name)
+        assert network_left(a.pw_name, a.pw_uid) == []
+        hub.shutdown()
+        assert_nothing_left(hub, two_learners)
+
+
+@pytest.mark.slow
+@needs_root_linux
+def test_netns_spawner_says_when_the_hub_listens_on_loopback_only(two_learners, tmp_path):
+    """A hub on 127.0.0.1 alone cannot be reached from a namespace: the spawn fails with
+    the one-line fix in the hub's log, and leaves nothing behind."""
+    a, _ = two_learners
+    with hub_running(tmp_path, two_learners, "NetnsSpawner", 'c.NetnsSpawner.egress = "none"\n',
+                     bind="127.0.0.1") as hub:
+        with pytest.raises(urllib.error.HTTPError) as failure:
+            hub.spawn(a.pw_name)
+        failure.value.close()
+        assert failure.value.code == 500
+        lines = [line for line in hub.log_tail(400).splitlines() if "could not reach the hub API" in line]
+        assert lines and "hub_bind_url = 'http://0.0.0.0:8081'" in lines[0], hub.log_tail()
         assert network_left(a.pw_name, a.pw_uid) == []
         hub.shutdown()
         assert_nothing_left(hub, two_learners)
