@@ -24,19 +24,21 @@ in /run/netns), a veth pair and its /30 route; where nft is installed, an nftabl
 ``ip jupyterhub_netns_UID`` that drops new connections forwarded into the namespace (from
 other learners or from outside) and, with ``egress = "nat"``, masquerades the learner's
 subnet out of the host; with ``egress = "nat"`` also, once, ``net.ipv4.ip_forward = 1``,
-which is host-wide and is left on (other servers may rely on it). With ``dns_servers``, a resolv.conf in /run/jupyterhub-netns/NAME/ that is bound over
-/etc/resolv.conf in a mount namespace of the server's own. All but ip_forward are removed
-when the server stops, when it is found dead, and, if left over by a crashed hub, before
-the learner's next start; processes still in the namespace are ended then.
+which is host-wide and is left on (other servers may rely on it). With ``dns_servers``, a
+resolv.conf in /run/jupyterhub-netns/jh-NAME/, bound over /etc/resolv.conf in a mount
+namespace of the server's own. All but ip_forward is removed when the server stops, when
+the hub finds it dead, and, if a crashed hub left it, before the learner's next start;
+processes still in the namespace are ended then (SIGTERM, then SIGKILL).
 
-Things that differ inside the namespace: the hub's API is reached at the host side of the
-veth (JUPYTERHUB_API_URL is rewritten when it names a loopback or unspecified address), so
-the hub must listen there (``0.0.0.0``, or a firewall keeping its port private) — start()
-checks and says so; the host's 127.0.0.1 services (a DNS stub at 127.0.0.53, a local
-proxy, a hub URL on 127.0.0.1) are out of reach; /proc/net shows the learner's own sockets
-only, /sys/class/net still the host's devices; a learner's SSH session is not in the
-namespace. With ``egress = "none"`` the namespace reaches the host's own addresses only.
-Named servers (several per learner) are not supported.
+What differs inside the namespace: the hub's API is reached at the host side of the veth
+(JUPYTERHUB_API_URL and JUPYTERHUB_ACTIVITY_URL are rewritten when they name a loopback or
+unspecified address), so the hub must listen there too: on every address, as above, with
+a firewall keeping its port closed to the outside; start() checks and says so. The host's
+127.0.0.1 services (a DNS stub at 127.0.0.53, a local HTTP proxy, a public hub URL on
+127.0.0.1) are out of reach. /proc/net shows the learner's own sockets only, /sys/class/net
+still the host's devices. Egress is IPv4 only. A learner's SSH session, and anything started
+from it, is not in the namespace. With ``egress = "none"`` the namespace reaches the host's
+own addresses only. Named servers (several per learner) are not supported.
 """
 
 import asyncio
