@@ -378,6 +378,14 @@ def hub_running(folder, learners, spawner, extra="", bind=None):
         hub.kill_everything()
 
 
+def wait_reaped(pid, timeout=60):
+    deadline = time.monotonic() + timeout
+    while os.path.exists(f"/proc/{pid}"):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"process {pid} was not reaped in {timeout} s")
+        time.sleep(0.1)
+
+
 def server_pid(server):
     return server["state"]["pid"]
 
@@ -668,6 +676,9 @@ def test_netns_spawner_after_a_hub_crash(two_learners, tmp_path):
         try:
             hub.crash()
             os.kill(pid_b, signal.SIGKILL)
+            # orphaned, it is init's to reap; a zombie would pass the hub's kill(pid, 0) as
+            # alive (here init reaps within seconds, where systemd does at once)
+            wait_reaped(pid_b)
             hub.start()
             hub.wait_gone(b.pw_name)
             assert network_left(b.pw_name, b.pw_uid) == []
