@@ -560,6 +560,8 @@ def test_netns_spawner_gives_each_learner_a_private_loopback(two_learners, tmp_p
         # nor can B reach a server A opens on A's veth address, which the host (the
         # proxy's place) reaches: with ip_forward on for NAT, the nft table drops it
         a_inside = next(addr for addr in ips_in(pid_a) if not addr.startswith("127."))
+        # the hub saw A's server call its API from there (on start, and to check tokens)
+        assert f"GET /hub/api (@{a_inside})" in (hub.folder / "jupyterhub.log").read_text()
         on_veth, veth_port = start_listener(as_a, hub.python, a_inside, "A")
         try:
             assert probe([], hub.python, a_inside, veth_port).startswith("connected A ")
