@@ -42,6 +42,7 @@ own addresses only. Named servers (several per learner) are not supported.
 """
 
 import asyncio
+import contextlib
 import ctypes
 import ipaddress
 import json
@@ -360,6 +361,8 @@ class NetnsSpawner(LocalProcessSpawner):
         if has_ns:
             await self._ip("netns", "del", names["ns"], check=False)
         shutil.rmtree(resolv_folder, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            os.rmdir(RESOLV_DIR)  # when no other learner's is left in it
         self._resolv_file = None
         self._host_addr = None
         if has_ns or has_veth:

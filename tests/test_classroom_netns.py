@@ -456,6 +456,8 @@ def assert_nothing_left(hub, learners):
     for account in learners:
         left += [f"process {pid} of {account.pw_name}" for pid in processes_of(account.pw_uid)]
         left += network_left(account.pw_name, account.pw_uid)
+    if os.path.exists("/run/jupyterhub-netns") and not os.listdir("/run/jupyterhub-netns"):
+        left.append("/run/jupyterhub-netns")
     if hub.proxy_pid and pid_alive(hub.proxy_pid):
         left.append(f"proxy {hub.proxy_pid}")
     if hub.proc.poll() is None:
