@@ -24,7 +24,7 @@ endif
 STAMP  := $(VENV)/.socklab-installed-$(DEPS)
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings/overrides.json
 
-.PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps lock site site-venv cjk-font classroom
+.PHONY: lab test check test-no-browser soak setup clean chromium labs pythons deps lock site site-venv cjk-font classroom classroom-tools
 
 setup: $(STAMP) $(LAB_SETTINGS)
 
@@ -157,7 +157,16 @@ $(PROXY): classroom/package.json classroom/package-lock.json
 	npm ci --prefix classroom --no-audit --no-fund --loglevel=error
 	@touch $@
 
-classroom: $(CLASSROOM_STAMP) $(PROXY)
+# classroom/netns_spawner.py (a loopback per learner) drives iproute2's ip and nftables' nft;
+# installed as root where apt-get is, as the classroom's tests need them.
+classroom-tools:
+	@[ "$$(id -u)" != 0 ] || ! command -v apt-get >/dev/null || { \
+	  missing=""; command -v ip >/dev/null || missing="$$missing iproute2"; \
+	  command -v nft >/dev/null || PATH=$$PATH:/usr/sbin command -v nft >/dev/null || missing="$$missing nftables"; \
+	  [ -z "$$missing" ] || { echo "Installing$$missing from Debian's packages for the classroom's network namespaces..."; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }; }
+
+classroom: $(CLASSROOM_STAMP) $(PROXY) classroom-tools
 
 .PHONY: bench
 bench: $(STAMP)
