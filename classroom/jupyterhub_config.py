@@ -19,8 +19,9 @@ nbgitpuller (a server extension in that .venv) answers the course's links by clo
 learner-only repository into their home (labs/README.md, *Running a class*).
 
 What this file does not give (labs/README.md says why and what to do):
- - privacy between learners: they share one 127.0.0.1 (the test measures that another
-   learner can connect to a lab server); classroom/netns_spawner.py gives each a loopback
+ - privacy between learners, unless PRIVATE_LOOPBACK is on: by default they share one
+   127.0.0.1, and another learner can connect to a lab server (the test measures it);
+   with it, classroom/netns_spawner.py gives each learner a network namespace of their own
  - enforced memory and CPU limits: LocalProcessSpawner only passes mem_limit and cpu_limit
    on as MEM_LIMIT and CPU_LIMIT; systemdspawner enforces them with cgroups
  - HTTPS: put the hub behind a TLS proxy, or set ssl_cert and ssl_key below
@@ -30,6 +31,7 @@ state folder of its own (it loads this file, then overrides those).
 """
 
 import os
+import sys
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -39,6 +41,10 @@ VENV = Path(os.environ.get("SOCKLAB_VENV", COURSE / ".venv"))
 STATE = Path(os.environ.get("SOCKLAB_HUB_STATE", "/var/lib/socklab-hub"))
 CLASS_GROUP = "socklab-class"
 INSTRUCTORS = {"instructor"}  # Unix accounts that may see the admin page
+# A loopback per learner (Linux, iproute2 and nftables; see classroom/netns_spawner.py for what
+# it changes on the host). Off by default; True here, or SOCKLAB_PRIVATE_LOOPBACK=1, turns it on.
+PRIVATE_LOOPBACK = os.environ.get("SOCKLAB_PRIVATE_LOOPBACK") == "1"
+HUB_PORT = 8081
 
 c = get_config()  # noqa: F821 (JupyterHub provides it)
 STATE.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -76,6 +82,18 @@ c.Spawner.args = ["--MappingKernelManager.cull_idle_timeout=1800",
 # Informational here (see the docstring); measured needs per learner: labs/README.md.
 c.Spawner.mem_limit = "1G"
 c.Spawner.cpu_limit = 2.0
+
+# --- privacy: each learner's server (and so their kernels and lab servers) in a network
+# namespace of its own, reaching the hub through its own veth: the hub then listens on every
+# address, so keep HUB_PORT closed to the outside with your firewall.
+if PRIVATE_LOOPBACK:
+    sys.path.insert(0, str(HERE))
+    from netns_spawner import NetnsSpawner
+
+    c.JupyterHub.spawner_class = NetnsSpawner
+    c.JupyterHub.hub_bind_url = f"http://0.0.0.0:{HUB_PORT}"
+    c.JupyterHub.hub_connect_url = f"http://127.0.0.1:{HUB_PORT}"
+    c.NetnsSpawner.egress = "nat"  # nbgitpuller reaches the git host through the host
 
 # --- stopping the hub stops everything it started: the proxy and every learner's server
 c.JupyterHub.cleanup_servers = True

@@ -87,8 +87,8 @@ def _accounts(count):
 
 
 @contextlib.contextmanager
-def _course_repository(public: Path):
-    """The learner-only copy as a git repository on 127.0.0.1: (its URL, a working copy to change)."""
+def _course_repository(public: Path, address: str):
+    """The learner-only copy as a git repository served on ``address``: (its URL, a working copy to change)."""
     work = public / "course"
     _run(sys.executable, str(ROOT / "tools" / "labs.py"), "classroom", str(work))
     git = ["git", "-c", "user.name=Instructor", "-c", "user.email=instructor@example.org", "-C", str(work)]
@@ -100,10 +100,10 @@ def _course_repository(public: Path):
     _run(*git, "remote", "add", "origin", str(served / "course.git"))
     port = _free_port()
     daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={served}",
-                               "--listen=127.0.0.1", f"--port={port}", "--informative-errors", str(served)],
+                               f"--listen={address}", f"--port={port}", "--informative-errors", str(served)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        url = f"git://127.0.0.1:{port}/course.git"
+        url = f"git://{address}:{port}/course.git"
         deadline = time.monotonic() + 20
         while subprocess.run(["git", "ls-remote", url], capture_output=True).returncode != 0:
             assert time.monotonic() < deadline and daemon.poll() is None, "git daemon did not start"
@@ -115,22 +115,28 @@ def _course_repository(public: Path):
 
 
 @contextlib.contextmanager
-def _hub(state: Path, learners, spawner: str = ""):
-    """JupyterHub from classroom/jupyterhub_config.py on 127.0.0.1, random ports; its URL and password."""
-    port, password = _free_port(), secrets.token_urlsafe(12)
+def _hub(state: Path, learners, private: bool):
+    """JupyterHub from classroom/jupyterhub_config.py on 127.0.0.1, random ports; its URL and password.
+
+    ``private``: with PRIVATE_LOOPBACK on (a network namespace per learner), the hub listening
+    on every address so that the namespaces reach it, as that setting makes it."""
+    port, hub_port, password = _free_port(), _free_port(), secrets.token_urlsafe(12)
+    hub_urls = (f"c.JupyterHub.hub_bind_url = 'http://0.0.0.0:{hub_port}'\n"
+                f"c.JupyterHub.hub_connect_url = 'http://127.0.0.1:{hub_port}'\n") if private else \
+        f"c.JupyterHub.hub_port = {hub_port}\n"
     config = state / "test_config.py"
     config.write_text(
         f"load_subconfig({str(CLASSROOM / 'jupyterhub_config.py')!r})\n"
-        f"c.JupyterHub.bind_url = 'http://127.0.0.1:{port}'\n"
-        f"c.JupyterHub.hub_port = {_free_port()}\n"
+        f"c.JupyterHub.bind_url = 'http://127.0.0.1:{port}'\n" + hub_urls +
         f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{_free_port()}'\n"
         # the learners log in with a password the test knows; their accounts are real
         "c.JupyterHub.authenticator_class = 'dummy'\n"
         f"c.DummyAuthenticator.password = {password!r}\n"
         f"c.Authenticator.allowed_users = {set(learners)!r}\n"
         "c.LocalAuthenticator.allowed_groups = set()\n"
-        "c.Authenticator.admin_users = set()\n" + spawner)
-    env = dict(os.environ, SOCKLAB_HUB_STATE=str(state / "state"), SOCKLAB_VENV=str(VENV))
+        "c.Authenticator.admin_users = set()\n")
+    env = dict(os.environ, SOCKLAB_HUB_STATE=str(state / "state"), SOCKLAB_VENV=str(VENV),
+               SOCKLAB_PRIVATE_LOOPBACK="1" if private else "0")
     log = open(state / "jupyterhub.log", "w")
     hub = subprocess.Popen([str(VENV / "bin" / "jupyterhub"), "-f", str(config)], cwd=state,
                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
@@ -214,32 +220,59 @@ def _loopback_shared(owner, other) -> bool:
               "s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen(); s.settimeout(15)\n"
               "print(s.getsockname()[1], flush=True)\n"
               "try:\n    s.accept()[0].close(); print('accepted', flush=True)\nexcept TimeoutError:\n    pass\n")
-    listener = subprocess.Popen(["nsenter", f"--net=/proc/{_kernel_pid(owner)}/ns/net", "--",
-                                 "runuser", "-u", owner, "--", str(PYTHON), "-c", listen],
-                                stdout=subprocess.PIPE, text=True)
+    listener = subprocess.Popen(_as_learner_in_their_namespace(owner, "-c", listen), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
-        port = int(listener.stdout.readline())
-        probe = subprocess.run(["nsenter", f"--net=/proc/{_kernel_pid(other)}/ns/net", "--",
-                                "runuser", "-u", other, "--", str(PYTHON), "-c",
-                                f"import socket; socket.create_connection(('127.0.0.1', {port}), timeout=3).close()"],
-                               capture_output=True, text=True, timeout=30)
+        line = listener.stdout.readline()
+        assert line.strip().isdigit(), f"the listener did not start: {line!r} {listener.stderr.read()[-300:]!r}"
+        probe = subprocess.run(_as_learner_in_their_namespace(
+            other, "-c", f"import socket; socket.create_connection(('127.0.0.1', {int(line)}), timeout=3).close()"),
+            capture_output=True, text=True, timeout=30)
         return probe.returncode == 0
     finally:
-        listener.kill()
+        os.killpg(listener.pid, signal.SIGKILL)
         listener.communicate(timeout=10)
 
 
-def test_a_class_pulls_the_course_works_a_lab_and_is_graded_on_a_one_machine_hub():
+def _as_learner_in_their_namespace(name, *python_args):
+    """A command running the hub's Python as ``name``, in the network namespace of ``name``'s kernel."""
+    account = pwd.getpwnam(name)
+    return ["nsenter", f"--net=/proc/{_kernel_pid(name)}/ns/net", "--", "setpriv", f"--reuid={account.pw_uid}",
+            f"--regid={account.pw_gid}", "--init-groups", "--", str(PYTHON), *python_args]
+
+
+@contextlib.contextmanager
+def _host_address():
+    """An address of this host's own, not loopback, that learners in their namespaces reach
+    through the host (on a real hub, the git host is elsewhere). A veth pair, not a dummy
+    interface: kernels without the dummy module have veth, which the namespaces need anyway."""
+    name, address = f"slabgit{secrets.token_hex(2)}", "192.0.2.77"
+    _run("ip", "link", "add", name, "type", "veth", "peer", "name", f"{name}p")
+    try:
+        _run("ip", "addr", "add", f"{address}/32", "dev", name)
+        _run("ip", "link", "set", name, "up")
+        _run("ip", "link", "set", f"{name}p", "up")
+        yield address
+    finally:
+        subprocess.run(["ip", "link", "delete", name], capture_output=True)
+
+
+@pytest.mark.parametrize("loopback", ["shared", "private"])
+def test_a_class_pulls_the_course_works_a_lab_and_is_graded_on_a_one_machine_hub(loopback):
+    """``shared``: classroom/jupyterhub_config.py as it is; ``private``: with PRIVATE_LOOPBACK on."""
     if os.geteuid() != 0:
         pytest.skip("the classroom test creates Unix accounts and starts servers as them: it needs root "
                     "(make test as root, as CI does)")
+    private = loopback == "private"
+    if private and (not sys.platform.startswith("linux") or not all(map(shutil.which, ("ip", "nft", "nsenter")))):
+        pytest.skip("a loopback per learner needs Linux with iproute2 and nftables (make classroom installs them)")
     for needed in (PROXY, VENV / "bin" / "jupyterhub-singleuser"):
         if not needed.exists():
             pytest.fail(f"{needed} is missing: run make classroom (the hub's environment and proxy)")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     public = Path(tempfile.mkdtemp(prefix="socklab-class-"))  # readable by the learners: the served course
     public.chmod(0o755)
-    private = Path(tempfile.mkdtemp(prefix="socklab-hub-"))  # root's: the hub's state and logs
+    state = Path(tempfile.mkdtemp(prefix="socklab-hub-"))  # root's: the hub's state and logs
     started, measured = time.monotonic(), {}
     try:
         with _accounts(2) as learners:
@@ -249,31 +282,39 @@ def test_a_class_pulls_the_course_works_a_lab_and_is_graded_on_a_one_machine_hub
                 f"a learner's account cannot run {PYTHON} ({usable.stderr.strip()[-200:]}): the hub's "
                 "environment and every folder above it must be readable by all (make classroom, from a "
                 "checkout outside /root, with CLASSROOM_PYTHON a Python every account can run)")
-            with _course_repository(public) as (repo_url, git):
-                with _hub(private, learners) as hub:
+            with contextlib.ExitStack() as stack:
+                address = stack.enter_context(_host_address()) if private else "127.0.0.1"
+                repo_url, git = stack.enter_context(_course_repository(public, address))
+                with _hub(state, learners, private) as hub:
                     proxy = _proxy_of(hub["process"])
-                    _a_class(hub, learners, repo_url, git, public, measured)
-                    _collect_and_grade(learners, private, measured)
+                    _a_class(hub, learners, repo_url, git, public, private, measured)
+                    _collect_and_grade(learners, state, measured)
                 # the hub has stopped: every learner's server and kernel, and its proxy, with it
                 assert hub["process"].returncode is not None
                 assert _wait_gone(lambda: _user_processes(learners)) == [], \
                     "a learner's server or kernel outlived the hub"
-                assert _wait_gone(lambda: [p for p in _processes_under(private) if p.pid != os.getpid()]
+                assert _wait_gone(lambda: [p for p in _processes_under(state) if p.pid != os.getpid()]
                                   + ([proxy] if proxy.is_running() and proxy.status() != "zombie" else [])) == [], \
                     "the hub or its proxy outlived the hub's stop"
+                if private:
+                    left = [line for command in (["ip", "netns", "list"], ["ip", "-o", "link"], ["nft", "list", "tables"])
+                            for line in _run(*command).stdout.splitlines()
+                            if any(mark in line for mark in ("jh-slab-", "jhv", "jhp", "jupyterhub_netns"))]
+                    assert left == [], f"a learner's namespace, veth or firewall table outlived the hub: {left}"
         assert not any(_exists(name) for name in learners), "a test account was not removed"
     finally:
-        print(json.dumps({**measured, "total s": round(time.monotonic() - started, 1)}, indent=1, default=str))
-        if (private / "jupyterhub.log").exists():
-            shutil.copy(private / "jupyterhub.log", ARTIFACTS / "jupyterhub.log")
-        for process in _processes_under(private):
+        print(json.dumps({"loopback": loopback, **measured, "total s": round(time.monotonic() - started, 1)},
+                         indent=1, default=str))
+        if (state / "jupyterhub.log").exists():
+            shutil.copy(state / "jupyterhub.log", ARTIFACTS / f"jupyterhub-{loopback}.log")
+        for process in _processes_under(state):
             with contextlib.suppress(Exception):
                 process.kill()
         shutil.rmtree(public, ignore_errors=True)
-        shutil.rmtree(private, ignore_errors=True)
+        shutil.rmtree(state, ignore_errors=True)
 
 
-def _a_class(hub, learners, repo_url, git, public, measured):
+def _a_class(hub, learners, repo_url, git, public, private, measured):
     """Two learners in Chromium: pull by link, answer q1 (right, wrong), check, hand in, pull again."""
     from playwright.sync_api import sync_playwright
 
@@ -317,7 +358,8 @@ def _a_class(hub, learners, repo_url, git, public, measured):
             assert _loopback_shared(grace, grace), "the probe cannot reach a learner's own server: it is broken"
             shared = _loopback_shared(ada, grace)
             measured["another learner reached a learner's 127.0.0.1 server"] = shared
-            assert shared, "on a one-machine hub learners share 127.0.0.1, as labs/README.md says"
+            assert shared is not private, ("with PRIVATE_LOOPBACK each learner's 127.0.0.1 is their own" if private else
+                                           "on a one-machine hub learners share 127.0.0.1, as labs/README.md says")
 
             # the instructor changes the course; following the link again merges it and keeps the answers
             (public / "course" / "labs" / "NOTICE.md").write_text("Lab 02 is due on Friday.\n")
@@ -336,15 +378,15 @@ def _a_class(hub, learners, repo_url, git, public, measured):
                 saved = json.loads((course / "labs" / LAB / f"{LAB}.ipynb").read_text())
                 assert answer.strip() in ["".join(cell["source"]).strip() for cell in saved["cells"]], \
                     f"{name}'s answer was lost by the second pull"
-                pages[name].screenshot(path=str(ARTIFACTS / f"after_pull_{name.split('-')[1]}.png"))
+                pages[name].screenshot(path=str(ARTIFACTS / f"after_pull_{name.split('-')[1]}_{'private' if private else 'shared'}.png"))
         finally:
             chromium.close()
 
 
-def _collect_and_grade(learners, private, measured):
+def _collect_and_grade(learners, state, measured):
     """The instructor collects each learner's newest hand-in and grades the folder."""
     ada, grace = learners
-    submissions, grades = private / "submissions", private / "lab01.csv"
+    submissions, grades = state / "submissions", state / "lab01.csv"
     homes = [pwd.getpwnam(name).pw_dir for name in learners]
     collected = _run(sys.executable, str(ROOT / "tools" / "labs.py"), "collect", LAB, str(submissions), *homes)
     assert sorted(p.name for p in submissions.iterdir()) == sorted([f"{ada}.zip", f"{grace}.ipynb"]), collected.stdout
