@@ -239,7 +239,7 @@ def kernel_env() -> dict:
     """The kernels import this checkout's socklab (not whatever the environment has installed)."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])])
-    env.pop("MPLBACKEND", None)
+    env.pop("MPLBACKEND", None)  # a test run's Agg would hide the figures' inline backend a learner's kernel has
     return env
 
 
@@ -267,12 +267,14 @@ async def stop_kernel(km, kc, timeout: float = 15.0) -> None:
     if kc is not None:
         with contextlib.suppress(Exception):
             kc.stop_channels()
-    pid = kernel_pid(km)
+    tree, pid = [], kernel_pid(km)
+    if pid:  # psutil.Process(None) would be this process
+        with contextlib.suppress(psutil.Error):  # taken while alive: psutil then refuses a reused pid
+            kernel = psutil.Process(pid)
+            tree = [kernel, *kernel.children(recursive=True)]
     with contextlib.suppress(Exception):
         await asyncio.wait_for(km.shutdown_kernel(now=True), timeout)
-    if pid:
-        with contextlib.suppress(psutil.Error):
-            kill_tree(psutil.Process(pid), 2.0)
+    _kill(tree, 2.0)
 
 
 def kernel_pid(km):
@@ -609,6 +611,8 @@ def print_classroom(report: dict) -> None:
 
 def tree_sample(pid: int):
     """(RSS, PSS in bytes, number of processes, CPU seconds so far incl. reaped children) of pid and descendants."""
+    if not pid:
+        return None
     try:
         root = psutil.Process(pid)
         procs = [root, *root.children(recursive=True)]
