@@ -999,6 +999,65 @@ def test_lab05_cpu_check_follows_the_gil(monkeypatch):
     fails_with("no GIL (a free-threaded Python)", grading.check_results, _results(), "cpu")
 
 
+# What the solution measured with ten learners running the same cell at once on two cores
+# (tools/classroom_load.py lab05 --learners 10): the waits overlapped, but forking was slow
+# to start its processes, and computing took five to seven times as long as sleeping.
+CLASS_OF_TEN = {("serial", "sleeping"): 0.81, ("threading", "sleeping"): 0.21, ("forking", "sleeping"): 0.51,
+                ("serial", "computing"): 4.6, ("threading", "computing"): 4.8, ("forking", "computing"): 5.4}
+
+
+def _in_class(**changes):
+    results = dict(CLASS_OF_TEN)
+    for key, value in changes.items():
+        mode, kind = key.split("_")
+        results[(mode, kind)] = value
+    return results
+
+
+def test_lab05_sleeping_check_holds_for_a_class_on_one_machine():
+    """The solution's results from a class of ten on two cores pass (they failed with 'processes
+    should overlap the waits' before the check looked at how busy the machine was)."""
+    grading.check_results(CLASS_OF_TEN, "sleeping")
+    grading.check_results(_in_class(forking_sleeping=0.6, threading_sleeping=0.3), "sleeping")
+
+
+def test_lab05_sleeping_check_says_when_the_machine_is_too_busy_to_judge():
+    message = fails_with("but the machine was too busy to judge: serial computing took 4.60 s, 5.7 times serial "
+                         "sleeping", grading.check_results, _in_class(forking_sleeping=0.7), "sleeping")
+    assert "re-run the cell that fills results when the machine is quieter" in message
+    assert "the grader runs your notebook again" in message
+
+
+def test_lab05_sleeping_check_still_fails_wrong_answers_quiet_or_busy():
+    # a quiet machine (serial computing as long as serial sleeping): the margins are as strict as before
+    fails_with("forking took 0.51 s and serial 0.80 s for sleeping work; processes should overlap the waits",
+               grading.check_results, _results(forking_sleeping=0.51), "sleeping")
+    fails_with("; threads should overlap the waits", grading.check_results, _results(threading_sleeping=0.35),
+               "sleeping")
+    # busy: a mode that does not overlap is never passed, and the message keeps the fix
+    no_overlap = fails_with("too busy to judge", grading.check_results, _in_class(forking_sleeping=0.82), "sleeping")
+    assert no_overlap.endswith("if it still fails then: processes should overlap the waits")
+    computing = fails_with("did you pass cpu=False for 'sleeping'?", grading.check_results,
+                           _in_class(threading_sleeping=4.8), "sleeping")
+    assert "too busy" in computing
+    # cpu=True for every experiment: serial sleeping computes too, so the machine does not look busy
+    every_cpu = _in_class(serial_sleeping=4.6, threading_sleeping=4.8, forking_sleeping=5.4)
+    message = fails_with("threads should overlap the waits: did you pass cpu=False for 'sleeping'?",
+                         grading.check_results, every_cpu, "sleeping")
+    assert "too busy" not in message
+
+
+def test_lab05_cpu_check_on_a_busy_machine():
+    """Threads computing under the GIL take at least serial sleeping's 0.8 s however busy the machine;
+    serial computing may have been measured while the class was busier (it failed before)."""
+    grading.check_results(_in_class(threading_computing=2.9), "cpu", cores_free=0.14)
+    fails_with("did you pass cpu=True", grading.check_results, _in_class(threading_computing=0.21), "cpu", 0.14)
+    fails_with("did you pass cpu=True", grading.check_results, _results(threading_computing=0.5), "cpu", 0.14)
+    # not busy (serial computing under 1.5 times serial sleeping): compared with serial computing, as before
+    fails_with("threading took 0.70 s and serial 1.10 s", grading.check_results,
+               _results(serial_computing=1.1, threading_computing=0.7), "cpu", 0.14)
+
+
 def test_within_interrupts_a_blocking_call_and_restores_the_alarm():
     import signal
 

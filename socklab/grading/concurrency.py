@@ -7,6 +7,17 @@ from .common import WAIT, call, check_part, need_function
 
 _EXPERIMENTS = [(m, k) for m in ("serial", "threading", "forking") for k in ("sleeping", "computing")]
 
+# A class runs the same cell at the same moment: ten learners on two cores each get a
+# fifth of a core. Sleeping work hardly notices; computing work and starting processes
+# do. Serial computing and serial sleeping are the same 4 x 0.2 s of work, so when
+# computing took more than BUSY times as long, others had the cores while the results
+# were measured (10 learners on 2 cores: 5 to 7 times; a quiet machine: 1.0 to 1.1).
+BUSY = 1.5
+# On such a machine, a mode overlapped the waits if it took under this share of serial
+# (measured with 10 learners on 2 cores: forking 0.37 to 0.63 of serial, threading up to
+# 0.29; a mode that does not overlap takes about as long as serial, or longer).
+OVERLAPPED = 0.75
+
 
 def check_predictions(predicted) -> None:
     """Lab 05, ``predicted``: {(mode, kind): seconds}, a positive number for each of the six experiments."""
@@ -64,13 +75,30 @@ def check_measure(measure, part: str = "sleeping") -> None:
         "(socklab.load's default, concurrent=True)")
 
 
+def _slowdown(r) -> float | None:
+    """How many times longer serial computing took than serial sleeping, if more than BUSY; else None."""
+    sleeping = r[("serial", "sleeping")]
+    slowdown = r[("serial", "computing")] / sleeping if sleeping > 0 else 0.0
+    return slowdown if slowdown > BUSY else None
+
+
+def _too_busy(said, slowdown, r, fix) -> str:
+    return (f"{said}, but the machine was too busy to judge: serial computing took {r[('serial', 'computing')]:.2f} s, "
+            f"{slowdown:.1f} times serial sleeping for the same work, so other programs had the cores; re-run the "
+            "cell that fills results when the machine is quieter (the grader runs your notebook again and judges "
+            f"its own measurements); if it still fails then: {fix}")
+
+
 def check_results(results, part: str = "complete", cores_free: float | None = None) -> None:
     """Lab 05, ``results``: {(mode, kind): seconds} for the three modes and two kinds.
 
     complete: all six numbers. sleeping: threads and processes overlap
-    waiting work. cpu: threads do not speed up computing; processes do, when
-    two cores are free. On a free-threaded build without the GIL, threads
-    compute in parallel too, and the cpu part checks that instead.
+    waiting work; on a machine too busy for the usual margins (serial computing
+    took more than BUSY times serial sleeping), overlapping is enough, and a
+    result that still fails says the machine was too busy to judge. cpu: threads
+    do not speed up computing; processes do, when two cores are free. On a
+    free-threaded build without the GIL, threads compute in parallel too, and
+    the cpu part checks that instead.
     ``cores_free`` is how many cores were idle while the results were
     measured (the lab records it); without it, the grader's own load decides.
     """
@@ -88,12 +116,18 @@ def check_results(results, part: str = "complete", cores_free: float | None = No
     assert not missing, f"results has no number for {missing}: measure each (mode, kind) pair"
     r = results
     if part == "sleeping":
-        assert r[("threading", "sleeping")] * 2.5 < r[("serial", "sleeping")], (
-            f"threading took {r[('threading', 'sleeping')]:.2f} s and serial {r[('serial', 'sleeping')]:.2f} s for "
-            "sleeping work; threads should overlap the waits: did you pass cpu=False for 'sleeping'?")
-        assert r[("forking", "sleeping")] * 2 < r[("serial", "sleeping")], (
-            f"forking took {r[('forking', 'sleeping')]:.2f} s and serial {r[('serial', 'sleeping')]:.2f} s for "
-            "sleeping work; processes should overlap the waits")
+        slowdown = _slowdown(r)
+        for mode, factor, fix in (("threading", 2.5, "threads should overlap the waits: did you pass cpu=False "
+                                                     "for 'sleeping'?"),
+                                  ("forking", 2, "processes should overlap the waits")):
+            took, serial = r[(mode, "sleeping")], r[("serial", "sleeping")]
+            if took * factor < serial:
+                continue
+            said = f"{mode} took {took:.2f} s and serial {serial:.2f} s for sleeping work"
+            assert slowdown is not None, f"{said}; {fix}"
+            if took < OVERLAPPED * serial:
+                continue  # the waits overlapped; starting the workers was slow on a busy machine
+            raise AssertionError(_too_busy(said, slowdown, r, fix))
     elif part == "cpu" and not gil_enabled():
         # A free-threaded build (3.13t, 3.14t) has no GIL: threads compute in
         # parallel as processes do, so "threads do not speed up computing" is
@@ -105,7 +139,12 @@ def check_results(results, part: str = "complete", cores_free: float | None = No
                     "computing work, with two cores free and no GIL (a free-threaded Python): both threads and "
                     "processes should compute in parallel here: measure again with nothing else running")
     elif part == "cpu":
-        assert r[("threading", "computing")] > 0.7 * r[("serial", "computing")], (
+        # Threads computing 4 x 0.2 s under the GIL take 0.8 s or more of wall time, however
+        # busy the machine; serial computing, measured at another moment, may have been
+        # slowed more by others. On a busy machine, compare with serial sleeping (the same
+        # 0.8 s of work, which the others' load hardly slows) instead.
+        serial = r[("serial", "computing")] if _slowdown(r) is None else r[("serial", "sleeping")]
+        assert r[("threading", "computing")] > 0.7 * serial, (
             f"threading took {r[('threading', 'computing')]:.2f} s and serial {r[('serial', 'computing')]:.2f} s "
             "for computing work; threads cannot compute at once under the GIL: did you pass cpu=True?")
         if free() >= 1.5:
