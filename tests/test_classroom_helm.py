@@ -248,7 +248,7 @@ SCHEMA_BREAKAGES = [
     ("    limit: 1G ", "    limt: 1G ", ["$.singleuser.memory", "'limt' was unexpected"]),          # a misspelt key
     ("\ncull:\n", "\ncul:\n", ["::$:", "'cul' was unexpected"]),                                   # at the top
     ("    KubeSpawner:\n", "    kubeSpawner:\n", ["$.hub.config", "'kubeSpawner'"]),  # not a class name
-    ("guarantee: 0.5 ", 'guarantee: "500m" ', ["$.singleuser.cpu.guarantee"]),   # Kubernetes' CPU form: a string
+    ("guarantee: 0.25 ", 'guarantee: "250m" ', ["$.singleuser.cpu.guarantee"]),   # Kubernetes' CPU form: a string
     ('tag: "COMMIT"', "tag: 1234567", ["$.singleuser.image.tag", "not of type 'string'"]),  # unquoted: a number
     ('tag: "COMMIT"', 'tag: "latest"', ["$.singleuser.image.tag", "latest"]),
     ("guarantee: 512M ", "guarantee: 512Mi ", ["$.singleuser.memory.guarantee"]),  # JupyterHub has no Mi
