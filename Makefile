@@ -136,12 +136,16 @@ CLASSROOM_VENV   := build/classroom-venv
 CLASSROOM_STAMP  := $(CLASSROOM_VENV)/.socklab-installed
 PROXY            := classroom/node_modules/.bin/configurable-http-proxy
 
-$(CLASSROOM_STAMP): $(LOCK) pyproject.toml jupyter/lab/settings/overrides.json
+$(CLASSROOM_STAMP): $(if $(filter locked,$(DEPS)),$(LOCK)) pyproject.toml jupyter/lab/settings/overrides.json
 	@test -x $(CLASSROOM_PYTHON) || { echo "The classroom's environment needs a Python every account can run at $(CLASSROOM_PYTHON): sudo apt-get install python3 python3-venv, or make classroom CLASSROOM_PYTHON=/path"; exit 1; }
 	@test -x $(CLASSROOM_VENV)/bin/python || $(CLASSROOM_PYTHON) -m venv $(CLASSROOM_VENV) || \
 	  { rm -rf $(CLASSROOM_VENV); echo "Could not create $(CLASSROOM_VENV). On Debian or Ubuntu: sudo apt-get install python3-venv"; exit 1; }
+ifeq ($(DEPS),newest)
+	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --upgrade --upgrade-strategy eager '.[course,classroom]'
+else
 	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install -r $(LOCK)
 	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-deps .
+endif
 	@mkdir -p $(CLASSROOM_VENV)/share/jupyter/lab/settings
 	cp jupyter/lab/settings/overrides.json $(CLASSROOM_VENV)/share/jupyter/lab/settings/
 	@touch $@

@@ -1,11 +1,11 @@
 """JupyterHub for a class on one Linux machine: real Unix accounts, one server each.
 
     cd /opt/sockets-and-concurrency          # a checkout of this repository, readable by all
-    make setup                               # the course's .venv (jupyterhub 6, nbgitpuller included)
-    npm ci --prefix classroom                # the proxy (configurable-http-proxy), pinned
+    sudo make classroom                      # build/classroom-venv (the lock: jupyterhub 6,
+                                             # nbgitpuller) from /usr/bin/python3, and the proxy
     sudo groupadd socklab-class              # the class: one Unix account per learner in it
     sudo useradd -m -G socklab-class ada     # ... and `sudo passwd ada`
-    sudo .venv/bin/jupyterhub -f classroom/jupyterhub_config.py
+    sudo build/classroom-venv/bin/jupyterhub -f classroom/jupyterhub_config.py
 
 The design, as The Littlest JupyterHub does it::
 
@@ -14,8 +14,8 @@ The design, as The Littlest JupyterHub does it::
                   +-----> /user/ada/  --> ada's jupyterhub-singleuser (uid ada, cwd /home/ada)
                   +-----> /user/grace/ --> grace's ...
 
-A learner logs in with their Unix password and gets JupyterLab from the course's .venv;
-nbgitpuller (a server extension in that .venv) answers the course's links by cloning the
+A learner logs in with their Unix password and gets JupyterLab from the classroom's venv;
+nbgitpuller (a server extension in that venv) answers the course's links by cloning the
 learner-only repository into their home (labs/README.md, *Running a class*).
 
 What this file does not give (labs/README.md says why and what to do):
@@ -36,7 +36,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 COURSE = HERE.parent
-VENV = Path(os.environ.get("SOCKLAB_VENV", COURSE / ".venv"))
+# every learner's account runs it: make classroom builds it from a Python they can all read
+VENV = Path(os.environ.get("SOCKLAB_VENV", COURSE / "build" / "classroom-venv"))
 # the hub's database, cookie secret and proxy token: root's alone
 STATE = Path(os.environ.get("SOCKLAB_HUB_STATE", "/var/lib/socklab-hub"))
 CLASS_GROUP = "socklab-class"
@@ -69,8 +70,8 @@ c.JupyterHub.spawner_class = "localprocess"
 c.Spawner.cmd = [str(VENV / "bin" / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.notebook_dir = "~"
-# The course's JupyterLab settings (no news question) live in the .venv (make setup puts them
-# there); the learner's own ~/.jupyter still wins.
+# The course's JupyterLab settings (no news question) live in the venv (make classroom puts
+# them there); the learner's own ~/.jupyter still wins.
 c.Spawner.environment = {"PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin"}
 c.Spawner.start_timeout = 60
 c.Spawner.http_timeout = 60
