@@ -15,24 +15,20 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from web import CHROMIUM, CHROMIUM_ARGS, VISIBLE, answer_and_check, free_port, wait_for_http, wait_gone
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "browser"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 LAB = "lab01_echo"
-# As the probe of this machine found: without these, Chromium tries the network.
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SETTINGS = {
     # render every cell, not only those in view, so the test can see them all
     "@jupyterlab/notebook-extension/tracker.jupyterlab-settings": {"windowingMode": "none"},
@@ -45,14 +41,6 @@ SETTINGS = {
 # worker (the scheduler in the root conftest.py keeps this module together).
 pytestmark = [pytest.mark.timeout(300), pytest.mark.slow, pytest.mark.browser]
 
-# the notebook on show; other tabs stay in the page, hidden
-VISIBLE = ".jp-NotebookPanel:not(.lm-mod-hidden)"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +56,7 @@ def lab(tmp_path_factory):
     for name, values in SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values))
-    port, token = _free_port(), secrets.token_hex(16)
+    port, token = free_port(), secrets.token_hex(16)
     command = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
                "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work}"]
     if os.geteuid() == 0:
@@ -78,15 +66,8 @@ def lab(tmp_path_factory):
     server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start: see {work / 'jupyterlab.log'}")
-                time.sleep(0.2)
+        if not wait_for_http(f"{base}/api/status?token={token}", server):
+            pytest.fail(f"JupyterLab did not start: see {work / 'jupyterlab.log'}")
         yield {"base": base, "token": token, "work": work}
     finally:
         os.killpg(server.pid, signal.SIGTERM)  # JupyterLab and the kernels it started
@@ -96,7 +77,7 @@ def lab(tmp_path_factory):
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
         log.close()
-        assert _wait_gone(lambda: [p for p in _processes() if _pgid(p) == server.pid]) == [], \
+        assert wait_gone(lambda: [p for p in _processes() if _pgid(p) == server.pid]) == [], \
             "a kernel or JupyterLab process outlived the tests"
 
 
@@ -114,7 +95,7 @@ def browser():
     # Playwright's driver and Chromium share this process group; JupyterLab and its
     # kernels have their own session, and are checked by the lab fixture.
     mine = os.getpgid(0)
-    left = _wait_gone(lambda: [p for p in psutil.Process().children(recursive=True)
+    left = wait_gone(lambda: [p for p in psutil.Process().children(recursive=True)
                                if p.pid not in before and _pgid(p) == mine and p.status() != psutil.STATUS_ZOMBIE])
     assert left == [], f"browser processes outlived the tests: {left}"
 
@@ -130,19 +111,6 @@ def _pgid(process):
         return os.getpgid(process.pid)
     except OSError:
         return None
-
-
-def _wait_gone(find, seconds=10):
-    """What ``find()`` still returns after up to ``seconds``: processes may take a moment to exit."""
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            left = find()
-        except Exception:  # a process exited while we looked: look again
-            left = ["?"]
-        if not left or time.monotonic() > deadline:
-            return left
-        time.sleep(0.1)
 
 
 def _run_all(page, lab, notebook: str, code_cells: int, folder: str = "notebooks"):
@@ -355,25 +323,6 @@ def test_an_experiment_runs_again_when_a_learner_changes_it(ran):
     box.screenshot(path=str(ARTIFACTS / "experiment_changed.png"))
 
 
-def _answer_and_check(page, start_of_cell: str, answer: str, check: str):
-    """Replace a cell's code as a learner would, run it, run its check; return the check's output."""
-    cell = page.locator(f"{VISIBLE} .jp-CodeCell", has=page.locator(".cm-content", has_text=start_of_cell)).first
-    cell.scroll_into_view_if_needed()
-    editor = cell.locator(".cm-content")
-    editor.click()
-    page.keyboard.press("Control+A")
-    page.keyboard.insert_text(answer)  # pasted, not typed: no auto-indent on top of ours
-    page.keyboard.press("Shift+Enter")
-    checker = page.locator(f"{VISIBLE} .jp-CodeCell", has=page.locator(".cm-content", has_text=check)).first
-    checker.locator(".cm-content").click()
-    before = checker.locator(".jp-OutputArea").inner_text()
-    page.keyboard.press("Shift+Enter")
-    page.wait_for_function("([area, old]) => area.innerText !== old && /passed!|results:/.test(area.innerText)",
-                           arg=[checker.locator(".jp-OutputArea").element_handle(), before], timeout=30_000)
-    checker.scroll_into_view_if_needed()
-    return checker
-
-
 def test_a_lab_check_passes_a_right_answer_and_fails_a_wrong_one(lab, browser, notebook_slot):
     """In the student notebook: type an answer into the cell, run the check, read its verdict."""
     right = ("class UpperHandler(socketserver.StreamRequestHandler):\n"
@@ -383,12 +332,12 @@ def test_a_lab_check_passes_a_right_answer_and_fails_a_wrong_one(lab, browser, n
     with notebook_run(browser, lab, ROOT / "labs" / LAB / f"{LAB}.ipynb", notebook_slot) as page:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         try:
-            checker = _answer_and_check(page, "class UpperHandler", right, 'grader.check("q1")')
+            checker = answer_and_check(page, "class UpperHandler", right, 'grader.check("q1")')
             shown = checker.locator(".jp-OutputArea").inner_text()
             assert "q1 passed!" in shown and "failed" not in shown, shown[:500]
             checker.screenshot(path=str(ARTIFACTS / "lab_check_passed.png"))
             wrong = right.replace("line.upper()", "line")
-            checker = _answer_and_check(page, "class UpperHandler", wrong, 'grader.check("q1")')
+            checker = answer_and_check(page, "class UpperHandler", wrong, 'grader.check("q1")')
             shown = checker.locator(".jp-OutputArea").inner_text()
             assert "Test case failed" in shown and "write each line back with .upper()" in shown, shown[:800]
             checker.screenshot(path=str(ARTIFACTS / "lab_check_failed.png"))
@@ -473,7 +422,7 @@ LAB_OVERRIDES = ROOT / "jupyter" / "lab" / "settings" / "overrides.json"
 def _start_as_make_lab(work: Path, home: Path):
     """tools/lab.py in ``work`` (a copy of the course) with HOME=``home``: what `make lab` runs.
     Returns the process and the URL it printed."""
-    port = _free_port()
+    port = free_port()
     # no Jupyter folder of this machine's user: only HOME and the environment's own (sys.prefix)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("JUPYTER", "XDG_", "IPYTHON"))}
     env["HOME"] = str(home)
@@ -507,16 +456,8 @@ def test_make_lab_opens_notebook_00_with_nothing_to_dismiss(browser, tmp_path):
     page = None
     try:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+/lab/tree/notebooks/00_start_here\.ipynb\?token=[0-9a-f]{32}", url), url
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(url.replace("/lab/tree/notebooks/00_start_here.ipynb", "/api/status"),
-                                       timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterLab did not start: {(work / 'lab.out').read_text()[-2000:]}")
-                time.sleep(0.2)
+        if not wait_for_http(url.replace("/lab/tree/notebooks/00_start_here.ipynb", "/api/status"), server):
+            pytest.fail(f"JupyterLab did not start: {(work / 'lab.out').read_text()[-2000:]}")
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         requests = []
         page.on("request", lambda request: requests.append(request.url))
@@ -550,5 +491,5 @@ def test_make_lab_opens_notebook_00_with_nothing_to_dismiss(browser, tmp_path):
         except subprocess.TimeoutExpired:
             os.killpg(server.pid, signal.SIGKILL)
             server.wait()
-        assert _wait_gone(lambda: [p for p in _processes() if _pgid(p) == server.pid]) == [], \
+        assert wait_gone(lambda: [p for p in _processes() if _pgid(p) == server.pid]) == [], \
             "a kernel or JupyterLab process outlived the test"

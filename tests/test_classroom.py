@@ -33,12 +33,11 @@ import sys
 import tempfile
 import time
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, VISIBLE, _answer_and_check, _free_port, _wait_gone
+from web import CHROMIUM, CHROMIUM_ARGS, VISIBLE, answer_and_check, free_port, wait_for_http, wait_gone
 
 ROOT = Path(__file__).resolve().parent.parent
 CLASSROOM = ROOT / "classroom"
@@ -98,7 +97,7 @@ def _course_repository(public: Path, address: str):
     served = public / "git"
     _run("git", "clone", "-q", "--bare", str(work), str(served / "course.git"))
     _run(*git, "remote", "add", "origin", str(served / "course.git"))
-    port = _free_port()
+    port = free_port()
     daemon = subprocess.Popen(["git", "daemon", "--reuseaddr", "--export-all", f"--base-path={served}",
                                f"--listen={address}", f"--port={port}", "--informative-errors", str(served)],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -120,7 +119,7 @@ def _hub(state: Path, learners, private: bool):
 
     ``private``: with PRIVATE_LOOPBACK on (a network namespace per learner), the hub listening
     on every address so that the namespaces reach it, as that setting makes it."""
-    port, hub_port, password = _free_port(), _free_port(), secrets.token_urlsafe(12)
+    port, hub_port, password = free_port(), free_port(), secrets.token_urlsafe(12)
     hub_urls = (f"c.JupyterHub.hub_bind_url = 'http://0.0.0.0:{hub_port}'\n"
                 f"c.JupyterHub.hub_connect_url = 'http://127.0.0.1:{hub_port}'\n") if private else \
         f"c.JupyterHub.hub_port = {hub_port}\n"
@@ -128,7 +127,7 @@ def _hub(state: Path, learners, private: bool):
     config.write_text(
         f"load_subconfig({str(CLASSROOM / 'jupyterhub_config.py')!r})\n"
         f"c.JupyterHub.bind_url = 'http://127.0.0.1:{port}'\n" + hub_urls +
-        f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{_free_port()}'\n"
+        f"c.ConfigurableHTTPProxy.api_url = 'http://127.0.0.1:{free_port()}'\n"
         # the learners log in with a password the test knows; their accounts are real
         "c.JupyterHub.authenticator_class = 'dummy'\n"
         f"c.DummyAuthenticator.password = {password!r}\n"
@@ -142,15 +141,8 @@ def _hub(state: Path, learners, private: bool):
                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/hub/health", timeout=2).close()
-                break
-            except OSError:
-                if hub.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"JupyterHub did not start: {(state / 'jupyterhub.log').read_text()[-3000:]}")
-                time.sleep(0.3)
+        if not wait_for_http(f"{url}/hub/health", hub):
+            pytest.fail(f"JupyterHub did not start: {(state / 'jupyterhub.log').read_text()[-3000:]}")
         yield {"url": url, "password": password, "process": hub, "log": state / "jupyterhub.log"}
     finally:
         if hub.poll() is None:
@@ -291,9 +283,9 @@ def test_a_class_pulls_the_course_works_a_lab_and_is_graded_on_a_one_machine_hub
                     _collect_and_grade(learners, state, measured)
                 # the hub has stopped: every learner's server and kernel, and its proxy, with it
                 assert hub["process"].returncode is not None
-                assert _wait_gone(lambda: _user_processes(learners)) == [], \
+                assert wait_gone(lambda: _user_processes(learners)) == [], \
                     "a learner's server or kernel outlived the hub"
-                assert _wait_gone(lambda: [p for p in _processes_under(state) if p.pid != os.getpid()]
+                assert wait_gone(lambda: [p for p in _processes_under(state) if p.pid != os.getpid()]
                                   + ([proxy] if proxy.is_running() and proxy.status() != "zombie" else [])) == [], \
                     "the hub or its proxy outlived the hub's stop"
                 if private:
@@ -339,7 +331,7 @@ def _a_class(hub, learners, repo_url, git, public, private, measured):
                 page = pages[name]
                 _run_cell(page, "# Initialize Otter")
                 _run_cell(page, "import socket")
-                checker = _answer_and_check(page, "class UpperHandler", answer, 'grader.check("q1")')
+                checker = answer_and_check(page, "class UpperHandler", answer, 'grader.check("q1")')
                 shown = checker.locator(".jp-OutputArea").inner_text()
                 checker.screenshot(path=str(ARTIFACTS / f"check_{'right' if answer == RIGHT else 'wrong'}.png"))
                 if answer == RIGHT:
@@ -350,7 +342,7 @@ def _a_class(hub, learners, repo_url, git, public, private, measured):
             # ada hands in as the lab's last cell says: save (done), then export; grace only saves
             _run_cell(pages[ada], "grader.export", timeout=120_000)
             ada_lab = Path(pwd.getpwnam(ada).pw_dir) / FOLDER / "labs" / LAB
-            assert _wait_gone(lambda: [] if list(ada_lab.glob(f"{LAB}_*.zip")) else ["no zip"], 30) == [], \
+            assert wait_gone(lambda: [] if list(ada_lab.glob(f"{LAB}_*.zip")) else ["no zip"], 30) == [], \
                 "the export cell wrote no zip"
             _save(pages[ada])
 

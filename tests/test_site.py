@@ -30,12 +30,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from web import CHROMIUM, CHROMIUM_ARGS
+
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "artifacts" / "site"
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 SITE_PYTHON = ROOT / "build" / "site-venv" / "bin" / "python"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 LABS = sorted(p for p in (ROOT / "labs").glob("lab[0-9][0-9]_*/lab[0-9][0-9]_*.ipynb") if p.stem == p.parent.name)
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
