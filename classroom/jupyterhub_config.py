@@ -1,10 +1,11 @@
 """JupyterHub for a class on one Linux machine: real Unix accounts, one server each.
 
-    cd /opt/sockets-and-concurrency          # a checkout of this repository, readable by all
+    cd /opt/sockets-course                   # the learner-only copy (tools/labs.py classroom):
+                                             # every account can read it, and it holds no solutions
     sudo make classroom                      # build/classroom-venv (the lock: jupyterhub 6,
                                              # nbgitpuller) from /usr/bin/python3, and the proxy
     sudo groupadd socklab-class              # the class: one Unix account per learner in it
-    sudo useradd -m -G socklab-class ada     # ... and `sudo passwd ada`
+    sudo useradd -m -K HOME_MODE=0700 -G socklab-class ada   # ... and a password (chpasswd)
     sudo build/classroom-venv/bin/jupyterhub -f classroom/jupyterhub_config.py
 
 The design, as The Littlest JupyterHub does it::
@@ -41,7 +42,8 @@ VENV = Path(os.environ.get("SOCKLAB_VENV", COURSE / "build" / "classroom-venv"))
 # the hub's database, cookie secret and proxy token: root's alone
 STATE = Path(os.environ.get("SOCKLAB_HUB_STATE", "/var/lib/socklab-hub"))
 CLASS_GROUP = "socklab-class"
-INSTRUCTORS = {"instructor"}  # Unix accounts that may see the admin page
+# Your Unix account, if you want the hub's admin page (it must be in CLASS_GROUP too, to log in).
+INSTRUCTORS = set()
 # A loopback per learner (Linux, iproute2 and nftables; see classroom/netns_spawner.py for what
 # it changes on the host). Off by default; True here, or SOCKLAB_PRIVATE_LOOPBACK=1, turns it on.
 PRIVATE_LOOPBACK = os.environ.get("SOCKLAB_PRIVATE_LOOPBACK") == "1"
@@ -56,7 +58,7 @@ c.LocalAuthenticator.allowed_groups = {CLASS_GROUP}
 c.Authenticator.admin_users = INSTRUCTORS
 
 # --- where: the proxy listens for browsers; the hub and the learners' servers on loopback
-c.JupyterHub.bind_url = "http://:8000"
+c.JupyterHub.bind_url = "http://:8000"  # the proxy's own API takes the next port, 8001, on 127.0.0.1
 c.JupyterHub.hub_ip = "127.0.0.1"
 # c.JupyterHub.ssl_cert = "/etc/letsencrypt/live/HUB/fullchain.pem"
 # c.JupyterHub.ssl_key = "/etc/letsencrypt/live/HUB/privkey.pem"

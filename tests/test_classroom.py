@@ -74,15 +74,18 @@ def _accounts(count):
     """``count`` ordinary Unix accounts with homes, removed afterwards (with anything they left running)."""
     tag = secrets.token_hex(2)
     names = [f"slab-{who}-{tag}" for who in ("ada", "grace", "alan", "edsger")[:count]]
+    group = f"slab-class-{tag}"
     try:
-        for name in names:
-            _run("useradd", "--create-home", "--shell", "/bin/bash", name)
-        yield names
+        _run("groupadd", group)
+        for name in names:  # homes only their owner can read, as labs/README.md says to make them
+            _run("useradd", "--create-home", "--key", "HOME_MODE=0700", "--groups", group, "--shell", "/bin/bash", name)
+        yield names, group
     finally:
         for name in names:
             subprocess.run(["pkill", "-KILL", "-u", name], capture_output=True)
         for name in names:
             subprocess.run(["userdel", "--remove", name], capture_output=True)
+        subprocess.run(["groupdel", group], capture_output=True)
 
 
 @contextlib.contextmanager
@@ -267,7 +270,7 @@ def test_a_class_pulls_the_course_works_a_lab_and_is_graded_on_a_one_machine_hub
     state = Path(tempfile.mkdtemp(prefix="socklab-hub-"))  # root's: the hub's state and logs
     started, measured = time.monotonic(), {}
     try:
-        with _accounts(2) as learners:
+        with _accounts(2) as (learners, group):
             usable = subprocess.run(["runuser", "-u", learners[0], "--", str(PYTHON), "-c", "import jupyterhub"],
                                     capture_output=True, text=True)
             assert usable.returncode == 0, (
@@ -280,7 +283,7 @@ def test_a_class_pulls_the_course_works_a_lab_and_is_graded_on_a_one_machine_hub
                 with _hub(state, learners, private) as hub:
                     proxy = _proxy_of(hub["process"])
                     _a_class(hub, learners, repo_url, git, public, private, measured)
-                    _collect_and_grade(learners, state, measured)
+                    _collect_and_grade(learners, group, state, measured)
                 # the hub has stopped: every learner's server and kernel, and its proxy, with it
                 assert hub["process"].returncode is not None
                 assert wait_gone(lambda: _user_processes(learners)) == [], \
@@ -294,6 +297,7 @@ def test_a_class_pulls_the_course_works_a_lab_and_is_graded_on_a_one_machine_hub
                             if any(mark in line for mark in ("jh-slab-", "jhv", "jhp", "jupyterhub_netns"))]
                     assert left == [], f"a learner's namespace, veth or firewall table outlived the hub: {left}"
         assert not any(_exists(name) for name in learners), "a test account was not removed"
+        assert subprocess.run(["getent", "group", group], capture_output=True).returncode != 0, "the test group was left"
     finally:
         print(json.dumps({"loopback": loopback, **measured, "total s": round(time.monotonic() - started, 1)},
                          indent=1, default=str))
@@ -325,6 +329,9 @@ def _a_class(hub, learners, repo_url, git, public, private, measured):
                 assert (course / "labs" / LAB / f"{LAB}.ipynb").exists(), f"nbgitpuller did not clone into {course}"
                 assert not (course / "labs" / "autograder").exists() and not (course / "labs" / "source").exists()
                 assert course.stat().st_uid == pwd.getpwnam(name).pw_uid, "the course copy belongs to the learner"
+            peek = subprocess.run(["setpriv", f"--reuid={pwd.getpwnam(grace).pw_uid}", f"--regid={pwd.getpwnam(grace).pw_gid}",
+                                   "--init-groups", "ls", pwd.getpwnam(ada).pw_dir], capture_output=True, text=True)
+            assert peek.returncode != 0 and "Permission denied" in peek.stderr, "a learner can read another's home"
 
             # one right answer, one wrong, each checked in the learner's own kernel
             for name, answer in ((ada, RIGHT), (grace, WRONG)):
@@ -375,12 +382,11 @@ def _a_class(hub, learners, repo_url, git, public, private, measured):
             chromium.close()
 
 
-def _collect_and_grade(learners, state, measured):
-    """The instructor collects each learner's newest hand-in and grades the folder."""
+def _collect_and_grade(learners, group, state, measured):
+    """The instructor collects each learner's newest hand-in (the class's group) and grades the folder."""
     ada, grace = learners
     submissions, grades = state / "submissions", state / "lab01.csv"
-    homes = [pwd.getpwnam(name).pw_dir for name in learners]
-    collected = _run(sys.executable, str(ROOT / "tools" / "labs.py"), "collect", LAB, str(submissions), *homes)
+    collected = _run(sys.executable, str(ROOT / "tools" / "labs.py"), "collect", LAB, str(submissions), "--group", group)
     assert sorted(p.name for p in submissions.iterdir()) == sorted([f"{ada}.zip", f"{grace}.ipynb"]), collected.stdout
     t0 = time.monotonic()
     subprocess.run([sys.executable, str(ROOT / "tools" / "labs.py"), "grade", LAB, str(submissions),

@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
@@ -302,6 +303,33 @@ def test_the_classroom_copy_has_no_solutions(tmp_path):
     for needed in ("binder/postBuild", "binder/requirements.txt", "jupyter/lab/settings/overrides.json",
                    "LICENSE", "LICENSE-CC-BY-4.0.txt"):
         assert (dest / needed).exists(), f"repo2docker (Binder, a hub's image) and attribution need {needed}"
+
+
+def test_collect_takes_each_learners_newest_hand_in(tmp_path, capsys):
+    """On a hub: the newest export zip wherever nbgitpuller put the course, else the saved notebook."""
+    import os
+
+    lab = LABS[0]
+    ada = tmp_path / "home" / "ada" / "any-folder" / "labs" / lab
+    grace = tmp_path / "home" / "grace" / "labs" / lab
+    for folder in (ada, grace, tmp_path / "home" / "alan"):
+        folder.mkdir(parents=True)
+    (ada / f"{lab}.ipynb").write_text("saved")
+    for age, stamp in ((200, "old"), (100, "new")):
+        (ada / f"{lab}_{stamp}.zip").write_text(stamp)
+        os.utime(ada / f"{lab}_{stamp}.zip", (time.time() - age,) * 2)
+    (grace / f"{lab}.ipynb").write_text("grace's")
+    homes = sorted((tmp_path / "home").iterdir())
+    taken = labs.collect(lab, tmp_path / "out", homes)
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ada.zip", "grace.ipynb"]
+    assert (tmp_path / "out" / "ada.zip").read_text() == "new" and set(taken) == {"ada", "grace"}
+    assert "alan: nothing to collect" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="is not empty"):
+        labs.collect(lab, tmp_path / "out", homes)
+    with pytest.raises(SystemExit, match="no Unix group 'no-such-class-group'"):
+        labs.group_homes("no-such-class-group")
+    root_group = __import__("grp").getgrgid(0).gr_name
+    assert Path(__import__("pwd").getpwuid(0).pw_dir) in labs.group_homes(root_group)
 
 
 def test_the_labs_tool_explains_a_wrong_command():

@@ -8,9 +8,10 @@
                                              writes (grader.export), one per learner
     python tools/labs.py zip LAB [--out DIR] the autograder zip, for otter grade or Gradescope
     python tools/labs.py classroom DEST      a student-only copy of the course, for nbgitpuller
-    python tools/labs.py collect LAB DEST HOME ...
+    python tools/labs.py collect LAB DEST (--group GROUP | HOME ...)
                                              on a hub: each learner's newest hand-in of LAB from
-                                             their home, as DEST/LEARNER.zip (or .ipynb), for grade
+                                             their home (the members of a Unix group, or the homes
+                                             named), as DEST/LEARNER.zip (or .ipynb), for grade
 
 Layout:
     labs/source/LAB.ipynb        the source: prompts, solutions, public and hidden tests (edit this)
@@ -192,11 +193,12 @@ def grade(name: str, folder: Path, out: Path, timeout: float, *, archive: Path =
 
 
 # What learners get: the course and what runs it (make lab needs tools/lab.py; Binder and a
-# hub's image built by repo2docker read binder/, whose postBuild copies jupyter/'s settings),
-# with its licences and citation.
+# hub's image built by repo2docker read binder/, whose postBuild copies jupyter/'s settings;
+# a one-machine hub runs from this copy, which holds no solutions: classroom/), with its
+# licences and citation.
 CLASSROOM = ("README.md", "Makefile", "requirements.txt", "requirements.lock", "environment.yml", "pyproject.toml",
              "LICENSE", "LICENSE-CC-BY-4.0.txt", "CITATION.cff", "socklab", "notebooks", "binder", "jupyter",
-             "tools/lab.py")
+             "tools/lab.py", "classroom")
 
 
 def classroom(dest: Path) -> None:
@@ -204,7 +206,7 @@ def classroom(dest: Path) -> None:
     if dest.exists() and any(dest.iterdir()):
         raise SystemExit(f"{dest} is not empty: choose a new folder")
     dest.mkdir(parents=True, exist_ok=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", *RUN_LITTER)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "node_modules", *RUN_LITTER)
     for item in CLASSROOM:
         source = ROOT / item
         if source.is_dir():
@@ -215,6 +217,19 @@ def classroom(dest: Path) -> None:
     for name in lab_names():
         shutil.copytree(LABS / name, dest / "labs" / name, ignore=ignore)
     print(f"wrote {dest}: notebooks, socklab and the student labs; no labs/source, no labs/autograder")
+
+
+def group_homes(group: str) -> list:
+    """The home folders of a Unix group's members (listed in it, or with it as their own group)."""
+    import grp
+    import pwd
+
+    try:
+        entry = grp.getgrnam(group)
+    except KeyError:
+        raise SystemExit(f"no Unix group {group!r}: name the class's group (the hub's allowed_groups)")
+    members = set(entry.gr_mem) | {user.pw_name for user in pwd.getpwall() if user.pw_gid == entry.gr_gid}
+    return sorted(Path(pwd.getpwnam(name).pw_dir) for name in members)
 
 
 def collect(name: str, dest: Path, homes: list) -> dict:
@@ -263,7 +278,8 @@ def main(argv=None) -> int:
     k = commands.add_parser("collect", help="each learner's newest hand-in from their home, for grade")
     k.add_argument("lab")
     k.add_argument("dest", type=Path)
-    k.add_argument("homes", nargs="+", type=Path, help="learners' home folders, e.g. /home/*")
+    k.add_argument("homes", nargs="*", type=Path, help="learners' home folders (or --group)")
+    k.add_argument("--group", help="the class's Unix group: its members' homes")
     args = parser.parse_args(argv)
     if args.command == "build":
         unknown = sorted(set(args.labs) - set(lab_names()))
@@ -290,8 +306,11 @@ def main(argv=None) -> int:
     elif args.command == "collect":
         if args.lab not in lab_names():
             parser.error(f"no lab {args.lab!r}; the labs are {', '.join(lab_names())}")
-        taken = collect(args.lab, args.dest, args.homes)
-        print(f"collected {len(taken)} of {len(args.homes)} homes into {args.dest}")
+        if bool(args.group) == bool(args.homes):
+            parser.error("name the learners' homes, or their group with --group, not both")
+        homes = args.homes or group_homes(args.group)
+        taken = collect(args.lab, args.dest, homes)
+        print(f"collected {len(taken)} of {len(homes)} homes into {args.dest}")
     else:
         classroom(args.dest)
     return 0
