@@ -127,7 +127,8 @@ site: $(SITE_STAMP)
 
 # Measure the helpers and the course on this machine (minutes; not part of test). BENCH_ARGS="--quick" for a smoke run.
 # A one-machine JupyterHub (classroom/jupyterhub_config.py): the course's packages, jupyterhub
-# and nbgitpuller included, in a venv every learner's account can run. Its Python must be one
+# and nbgitpuller included, in a venv every learner's account can run. socklab is installed
+# editable, so `git pull` in the hub's checkout updates the labs' checks for every new kernel. Its Python must be one
 # every account can read (the system's /usr/bin/python3, not one under /root or a home), and
 # so must the folder it is in. The proxy, configurable-http-proxy, comes from npm, pinned by
 # classroom/package-lock.json.
@@ -141,10 +142,10 @@ $(CLASSROOM_STAMP): $(if $(filter locked,$(DEPS)),$(LOCK)) pyproject.toml jupyte
 	@test -x $(CLASSROOM_VENV)/bin/python || $(CLASSROOM_PYTHON) -m venv $(CLASSROOM_VENV) || \
 	  { rm -rf $(CLASSROOM_VENV); echo "Could not create $(CLASSROOM_VENV). On Debian or Ubuntu: sudo apt-get install python3-venv"; exit 1; }
 ifeq ($(DEPS),newest)
-	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --upgrade --upgrade-strategy eager '.[course,classroom]'
+	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --upgrade --upgrade-strategy eager -e '.[course,classroom]'
 else
 	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install -r $(LOCK)
-	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-deps .
+	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-deps -e .
 endif
 	@mkdir -p $(CLASSROOM_VENV)/share/jupyter/lab/settings
 	cp jupyter/lab/settings/overrides.json $(CLASSROOM_VENV)/share/jupyter/lab/settings/

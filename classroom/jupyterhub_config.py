@@ -8,7 +8,8 @@
     sudo useradd -m -K HOME_MODE=0700 -G socklab-class ada   # ... and a password (chpasswd)
     sudo build/classroom-venv/bin/jupyterhub -f classroom/jupyterhub_config.py
 
-The design, as The Littlest JupyterHub does it::
+The design (the layout of The Littlest JupyterHub, with PAM and LocalProcessSpawner where
+it uses its own authenticator, SystemdSpawner and Traefik)::
 
     browser --> proxy :8000 --> hub (login, spawning)      runs as root: PAM reads passwords,
                   |                                         and servers start as their owner
@@ -39,10 +40,11 @@ HERE = Path(__file__).resolve().parent
 COURSE = HERE.parent
 # every learner's account runs it: make classroom builds it from a Python they can all read
 VENV = Path(os.environ.get("SOCKLAB_VENV", COURSE / "build" / "classroom-venv"))
-# the hub's database, cookie secret and proxy token: root's alone
+# the hub's database and cookie secret: root's alone
 STATE = Path(os.environ.get("SOCKLAB_HUB_STATE", "/var/lib/socklab-hub"))
 CLASS_GROUP = "socklab-class"
-# Your Unix account, if you want the hub's admin page (it must be in CLASS_GROUP too, to log in).
+# Your Unix account, if you want the hub's admin page; not in CLASS_GROUP (collect --group
+# would take your home, and its checkout with the solutions, for a learner's).
 INSTRUCTORS = set()
 # A loopback per learner (Linux, iproute2 and nftables; see classroom/netns_spawner.py for what
 # it changes on the host). Off by default; True here, or SOCKLAB_PRIVATE_LOOPBACK=1, turns it on.
@@ -51,17 +53,26 @@ HUB_PORT = 8081
 
 c = get_config()  # noqa: F821 (JupyterHub provides it)
 STATE.mkdir(mode=0o700, parents=True, exist_ok=True)
+STATE.chmod(0o700)  # also when it existed before
 
 # --- who may log in: Unix accounts in the class's group, by their passwords (PAM)
 c.JupyterHub.authenticator_class = "pam"
 c.LocalAuthenticator.allowed_groups = {CLASS_GROUP}
 c.Authenticator.admin_users = INSTRUCTORS
+c.Authenticator.allowed_users = INSTRUCTORS  # admins get in by name; learners by the group
+# Only the group and INSTRUCTORS: a learner taken out of the group can no longer log in,
+# even though the hub's database remembers them.
+c.Authenticator.allow_existing_users = False
 
 # --- where: the proxy listens for browsers; the hub and the learners' servers on loopback
-c.JupyterHub.bind_url = "http://:8000"  # the proxy's own API takes the next port, 8001, on 127.0.0.1
-c.JupyterHub.hub_ip = "127.0.0.1"
+# Learners type their Unix passwords here: serve HTTPS before the first login. Behind a TLS
+# proxy, keep http on 8000 and let the proxy reach it; or serve TLS from the hub itself:
+c.JupyterHub.bind_url = "http://:8000"
+# c.JupyterHub.bind_url = "https://:443"
 # c.JupyterHub.ssl_cert = "/etc/letsencrypt/live/HUB/fullchain.pem"
 # c.JupyterHub.ssl_key = "/etc/letsencrypt/live/HUB/privkey.pem"
+# The proxy's API stays on 127.0.0.1:8001 (the default), the hub on 127.0.0.1:8081.
+c.JupyterHub.hub_ip = "127.0.0.1"
 c.ConfigurableHTTPProxy.command = [str(HERE / "node_modules" / ".bin" / "configurable-http-proxy")]
 c.JupyterHub.db_url = f"sqlite:///{STATE / 'jupyterhub.sqlite'}"
 c.JupyterHub.cookie_secret_file = str(STATE / "jupyterhub_cookie_secret")
@@ -77,8 +88,9 @@ c.Spawner.notebook_dir = "~"
 c.Spawner.environment = {"PATH": f"{VENV / 'bin'}:/usr/local/bin:/usr/bin:/bin"}
 c.Spawner.start_timeout = 60
 c.Spawner.http_timeout = 60
-# Idle servers end by themselves, freeing memory: a kernel idle for 30 minutes is shut
-# down, and the server an hour after its last activity (the learner's files stay).
+# Idle servers end by themselves, freeing memory (the learner's files stay): a kernel idle
+# for 30 minutes with no notebook tab open on it is shut down, and the server an hour after
+# its last kernel is gone and no JupyterLab tab is open (an open tab counts as activity).
 c.Spawner.args = ["--MappingKernelManager.cull_idle_timeout=1800",
                   "--MappingKernelManager.cull_interval=300",
                   "--ServerApp.shutdown_no_activity_timeout=3600"]

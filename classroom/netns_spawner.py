@@ -1,7 +1,7 @@
 """A JupyterHub spawner that gives each learner a loopback of their own.
 
-On a one-machine hub (real Unix accounts, the hub run as root, LocalProcessSpawner, as The
-Littlest JupyterHub does) every learner shares one 127.0.0.1: a lab server that learner A
+On a one-machine hub (real Unix accounts, the hub run as root, LocalProcessSpawner, as
+classroom/jupyterhub_config.py sets it up) every learner shares one 127.0.0.1: a lab server that learner A
 starts on 127.0.0.1 answers learner B too. NetnsSpawner starts each learner's single-user
 server in a Linux network namespace of its own (``jh-NAME``), so 127.0.0.1 inside it is
 that learner's alone. The namespace is joined to the host by a veth pair (``jhvUID`` on the

@@ -1,6 +1,6 @@
 """A class on a real JupyterHub, end to end, as labs/README.md tells an instructor to run it.
 
-One machine, as The Littlest JupyterHub does it: JupyterHub 6 from classroom/jupyterhub_config.py
+One machine, hub as root, a server per Unix account: JupyterHub 6 from classroom/jupyterhub_config.py
 (the file an instructor deploys; the test loads it and overrides only the ports, the state
 folder and the login), configurable-http-proxy from npm (classroom/package.json), two real
 Unix accounts created for the test, each learner's server started as its owner. The
@@ -429,3 +429,30 @@ def _processes_under(folder: Path):
         if process.info["status"] != psutil.STATUS_ZOMBIE and (str(folder) in line or str(PROXY) in line):
             found.append(process)
     return found
+
+
+def test_the_one_machine_config_lets_in_the_class_and_instructors_only(tmp_path, monkeypatch):
+    """classroom/jupyterhub_config.py as deployed (PAM): a member of the class's group gets in,
+    an account taken out of it does not, an instructor named in INSTRUCTORS does without the
+    group; and the hub's database alone lets no one in (allow_existing_users off)."""
+    if os.geteuid() != 0:
+        pytest.skip("creates a Unix group and accounts: needs root")
+    import grp
+
+    from jupyterhub.auth import PAMAuthenticator
+    from traitlets.config import PyFileConfigLoader
+
+    monkeypatch.setenv("SOCKLAB_HUB_STATE", str(tmp_path / "state"))
+    text = (CLASSROOM / "jupyterhub_config.py").read_text()
+    with _accounts(3) as ((member, outsider, teacher), group):
+        _run("gpasswd", "-d", outsider, group)
+        assert outsider not in grp.getgrnam(group).gr_mem
+        config = tmp_path / "jupyterhub_config.py"
+        config.write_text(text.replace('CLASS_GROUP = "socklab-class"', f"CLASS_GROUP = {group!r}")
+                          .replace("INSTRUCTORS = set()", f"INSTRUCTORS = {{{teacher!r}}}"))
+        _run("gpasswd", "-d", teacher, group)
+        loaded = PyFileConfigLoader(config.name, path=str(tmp_path)).load_config()
+        authenticator = PAMAuthenticator(config=loaded)
+        allowed = {name: authenticator.check_allowed(name, None) for name in (member, outsider, teacher)}
+        assert allowed == {member: True, outsider: False, teacher: True}, allowed
+        assert authenticator.admin_users == {teacher} and authenticator.allow_existing_users is False

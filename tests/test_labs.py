@@ -319,11 +319,20 @@ def test_collect_takes_each_learners_newest_hand_in(tmp_path, capsys):
         (ada / f"{lab}_{stamp}.zip").write_text(stamp)
         os.utime(ada / f"{lab}_{stamp}.zip", (time.time() - age,) * 2)
     (grace / f"{lab}.ipynb").write_text("grace's")
+    # what collect, run as root, must not follow: a link to another's hand-in (newest of all),
+    # a linked folder, a device, a pipe
+    (ada / f"{lab}_zlink.zip").symlink_to(grace / f"{lab}.ipynb")
+    (tmp_path / "home" / "ada" / "linked").mkdir()
+    (tmp_path / "home" / "ada" / "linked" / "labs").symlink_to(grace.parent)
+    (ada / f"{lab}_zdevice.zip").symlink_to("/dev/zero")
+    os.mkfifo(ada / f"{lab}_zpipe.zip")
     homes = sorted((tmp_path / "home").iterdir())
     taken = labs.collect(lab, tmp_path / "out", homes)
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["ada.zip", "grace.ipynb"]
     assert (tmp_path / "out" / "ada.zip").read_text() == "new" and set(taken) == {"ada", "grace"}
-    assert "alan: nothing to collect" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "alan: nothing to collect" in shown
+    assert shown.count("a symbolic link") == 3 and "_zpipe.zip: not a regular file" in shown, shown
     with pytest.raises(SystemExit, match="is not empty"):
         labs.collect(lab, tmp_path / "out", homes)
     with pytest.raises(SystemExit, match="no Unix group 'no-such-class-group'"):

@@ -33,6 +33,7 @@ import filecmp
 import fnmatch
 import json
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -232,27 +233,57 @@ def group_homes(group: str) -> list:
     return sorted(Path(pwd.getpwnam(name).pw_dir) for name in members)
 
 
+# A hand-in is a notebook or the zip of one: larger is not a learner's work.
+MAX_HAND_IN = 50 * 2**20
+
+
+def _learners_own(home: Path, path: Path) -> str:
+    """Why ``path`` is not a hand-in to copy as root ('' if it is): ``collect`` runs with
+    sudo, so a link (to another learner's zip, to /dev/zero) or a file that is not the
+    learner's own must not be followed."""
+    step = home
+    for part in path.relative_to(home).parts:
+        step = step / part
+        if step.is_symlink():
+            return "a symbolic link"
+    info = path.lstat()
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file"
+    if info.st_uid != home.lstat().st_uid:
+        return "not owned by the home's owner"
+    if info.st_size > MAX_HAND_IN:
+        return f"larger than {MAX_HAND_IN // 2**20} MB"
+    return ""
+
+
 def collect(name: str, dest: Path, homes: list) -> dict:
     """Each home's newest hand-in of lab ``name``, copied to ``dest/LEARNER.zip`` (or ``.ipynb``).
 
     On a hub whose homes the instructor can read: a learner's course is wherever
     nbgitpuller put it (``HOME/FOLDER/labs/LAB/``, any FOLDER, or ``HOME/labs/LAB/``).
     The newest zip the export cell wrote wins; without one, the notebook as last
-    saved. LEARNER is the home folder's name. Returns {learner: the file taken}.
+    saved. Only regular files the home's owner owns, reached without a symbolic link,
+    count (see ``_learners_own``). LEARNER is the home folder's name. Returns
+    {learner: the file taken}.
     """
     if dest.exists() and any(dest.iterdir()):
         raise SystemExit(f"{dest} is not empty: collect into a new folder")
     taken = {}
     for home in map(Path, homes):
         folders = [*home.glob(f"*/labs/{name}"), *home.glob(f"labs/{name}")]
-        zips = [z for folder in folders for z in folder.glob(f"{name}_*.zip")]
-        notebooks = [n for folder in folders for n in folder.glob(f"{name}.ipynb")]
-        newest = max(zips or notebooks, key=lambda path: path.stat().st_mtime, default=None)
+        found = {"zip": [], "ipynb": []}
+        for path in [z for f in folders for z in f.glob(f"{name}_*.zip")] + [n for f in folders for n in f.glob(f"{name}.ipynb")]:
+            refused = _learners_own(home, path)
+            if refused:
+                print(f"{home.name}: skipped {path}: {refused}")
+            else:
+                found[path.suffix[1:]].append(path)
+        newest = max(found["zip"] or found["ipynb"], key=lambda path: path.lstat().st_mtime, default=None)
         if newest is None:
             print(f"{home.name}: nothing to collect (no labs/{name} under {home})")
             continue
         dest.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(newest, dest / f"{home.name}{newest.suffix}")
+        shutil.copy2(newest, dest / f"{home.name}{newest.suffix}", follow_symlinks=False)
         taken[home.name] = newest
         print(f"{home.name}: {newest}")
     return taken
