@@ -93,7 +93,7 @@ PYTEST := $(BIN)/python -m pytest
 # As root, the classroom test (tests/test_classroom.py) runs a JupyterHub with Unix accounts: it
 # needs the hub's environment; as an ordinary user that test says why it cannot run.
 test: setup chromium cjk-font $(if $(filter 0,$(shell id -u)),classroom)
-	CHROMIUM=$(CHROMIUM) $(PYTEST) $(PYTEST_ARGS)
+	CHROMIUM=$(CHROMIUM) SOCKLAB_CLASSROOM_VENV=$(abspath $(CLASSROOM_VENV)) $(PYTEST) $(PYTEST_ARGS)
 
 # The fast tier: tests marked slow (notebooks in kernels, JupyterLab in Chromium, otter) left out.
 check: $(STAMP)
@@ -133,7 +133,12 @@ site: $(SITE_STAMP)
 # so must the folder it is in. The proxy, configurable-http-proxy, comes from npm, pinned by
 # classroom/package-lock.json.
 CLASSROOM_PYTHON ?= /usr/bin/python3
-CLASSROOM_VENV   := build/classroom-venv
+# In the checkout when other accounts can read it; else (a checkout under /root, say) in
+# /var/tmp, with socklab copied in rather than linked to the checkout they cannot read.
+CLASSROOM_SHARED := $(shell { [ "$$(id -u)" != 0 ] || setpriv --reuid=nobody --regid=nogroup --clear-groups \
+                      test -r '$(CURDIR)/Makefile'; } 2>/dev/null && echo yes)
+CLASSROOM_VENV   ?= $(if $(CLASSROOM_SHARED),build/classroom-venv,/var/tmp/socklab-classroom-venv)
+EDITABLE         := $(if $(CLASSROOM_SHARED),-e)
 CLASSROOM_STAMP  := $(CLASSROOM_VENV)/.socklab-installed
 PROXY            := classroom/node_modules/.bin/configurable-http-proxy
 
@@ -142,10 +147,10 @@ $(CLASSROOM_STAMP): $(if $(filter locked,$(DEPS)),$(LOCK)) pyproject.toml jupyte
 	@test -x $(CLASSROOM_VENV)/bin/python || $(CLASSROOM_PYTHON) -m venv $(CLASSROOM_VENV) || \
 	  { rm -rf $(CLASSROOM_VENV); echo "Could not create $(CLASSROOM_VENV). On Debian or Ubuntu: sudo apt-get install python3-venv"; exit 1; }
 ifeq ($(DEPS),newest)
-	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --upgrade --upgrade-strategy eager -e '.[course,classroom]'
+	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --upgrade --upgrade-strategy eager $(EDITABLE) '.[course,classroom]'
 else
 	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install -r $(LOCK)
-	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-deps -e .
+	$(CLASSROOM_VENV)/bin/python -m pip --disable-pip-version-check --quiet install --no-deps $(EDITABLE) .
 endif
 	@mkdir -p $(CLASSROOM_VENV)/share/jupyter/lab/settings
 	cp jupyter/lab/settings/overrides.json $(CLASSROOM_VENV)/share/jupyter/lab/settings/
@@ -172,6 +177,7 @@ classroom-tools:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; }; }
 
 classroom: $(CLASSROOM_STAMP) $(PROXY) classroom-tools
+	@[ -n "$(CLASSROOM_SHARED)" ] || echo "Other accounts cannot read this checkout: the hub's environment is $(CLASSROOM_VENV) (run the hub with SOCKLAB_VENV=$(CLASSROOM_VENV))"
 
 .PHONY: bench
 bench: $(STAMP)

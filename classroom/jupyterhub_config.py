@@ -39,6 +39,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 COURSE = HERE.parent
 # every learner's account runs it: make classroom builds it from a Python they can all read
+# (elsewhere than build/ when they cannot read this checkout: it then says where)
 VENV = Path(os.environ.get("SOCKLAB_VENV", COURSE / "build" / "classroom-venv"))
 # the hub's database and cookie secret: root's alone
 STATE = Path(os.environ.get("SOCKLAB_HUB_STATE", "/var/lib/socklab-hub"))
