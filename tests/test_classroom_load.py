@@ -112,7 +112,10 @@ def test_a_right_answer_passes_and_a_wrong_one_fails_with_its_message(run):
     verdicts = {c["question"]: c for c in wrong["checks"] if c["via"] == "check"}
     assert [q for q in QUESTIONS if verdicts[q]["passed"]] == ["q1", "q4"]
     assert "pass mode to socklab.serve" in verdicts["q2"]["failed_cases"][0]["message"]
-    assert "threads should overlap the waits" in verdicts["q3"]["failed_cases"][0]["message"]
+    # on a quiet machine the fix itself; on a busy one (another test beside it) the check says it
+    # cannot judge and ends with the fix: a failure either way, never a pass
+    said = verdicts["q3"]["failed_cases"][0]["message"]
+    assert "threads should overlap the waits" in said or "the machine was too busy to judge" in said, said
     for check in wrong["checks"]:
         for case in check["failed_cases"]:
             assert case["message"].startswith("AssertionError: ") and "\n" not in case["message"]
