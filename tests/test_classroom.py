@@ -57,6 +57,17 @@ WRONG = RIGHT.replace("line.upper()", "line")
 pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(900)]
 
 
+@pytest.fixture(autouse=True)
+def _no_notebook_meanwhile(request, notebook_slot):
+    """A hub, its servers and their kernels take both cores in bursts: while a slow test here
+    runs, no course notebook (whose timing claims assume one other thing running) executes."""
+    if request.node.get_closest_marker("slow") is None:
+        yield
+        return
+    with notebook_slot(every=True):
+        yield
+
+
 def _run(*command, **kwargs):
     return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120, **kwargs)
 

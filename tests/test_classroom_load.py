@@ -50,7 +50,7 @@ def wrong_measure(folder: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
+def run(tmp_path_factory, notebook_slot):
     """The tool's report for 2 learners (the solution, then the wrong answer), and what was left."""
     folder = tmp_path_factory.mktemp("classroom")
     tmp = folder / "tmp"
@@ -60,23 +60,29 @@ def run(tmp_path_factory):
     command = [sys.executable, str(TOOL), "lab05", "--learners", "2", "--notebook", str(SOLUTION),
                "--notebook", str(wrong_measure(folder)), "--json", str(out),
                "--timeout", "150", "--cell-timeout", "60", "--grade-timeout", "90"]
-    proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "CLASSROOM_LOAD_TEST": mark, "TMPDIR": str(tmp)},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
-    try:
-        printed, _ = proc.communicate(timeout=200)
-    finally:
-        if proc.poll() is None:  # stuck: stop it the way Ctrl-C would, then for good
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(10)
-        left = marked(mark)
-        for p in left:
-            p.kill()
+    # two learners computing at once take both cores: no course notebook meanwhile
+    with notebook_slot(every=True):
+        proc = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "CLASSROOM_LOAD_TEST": mark, "TMPDIR": str(tmp)},
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+        try:
+            printed, _ = proc.communicate(timeout=200)
+        finally:
+            _stop(proc)
+    left = marked(mark)
+    for p in left:
+        p.kill()
     assert proc.returncode == 0, printed
     return {"report": json.loads(out.read_text()), "printed": printed, "left": left, "tmp": sorted(tmp.iterdir())}
+
+
+def _stop(proc):
+    if proc.poll() is None:  # stuck: stop it the way Ctrl-C would, then for good
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
 
 
 def test_the_report_says_where_and_what(run):

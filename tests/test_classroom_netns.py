@@ -87,6 +87,17 @@ def test_subnets_follow_the_uid_and_skip_what_the_host_uses():
                                               ipaddress.ip_network("10.213.0.5/32")], 1001)
 
 
+@pytest.fixture(autouse=True)
+def _no_notebook_meanwhile(request, notebook_slot):
+    """A hub, its servers and their kernels take both cores in bursts: while a slow test here
+    runs, no course notebook (whose timing claims assume one other thing running) executes."""
+    if request.node.get_closest_marker("slow") is None:
+        yield
+        return
+    with notebook_slot(every=True):
+        yield
+
+
 # --- slow: a real hub ----------------------------------------------------------------------
 
 def _missing_for_hub():
