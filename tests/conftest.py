@@ -206,3 +206,12 @@ def no_leaks():
     assert live_children() == []
     assert open_fds() - fds == set(), "descriptors left open"
     assert socklab_tempdirs() - dirs == set(), "socket folders left behind"
+
+
+@pytest.fixture
+def no_notebook_meanwhile(notebook_slot):
+    """Every notebook slot, for a test that takes both cores in bursts (a hub, its servers and
+    their kernels): no course notebook, whose timing claims assume one other thing running,
+    executes meanwhile."""
+    with notebook_slot(every=True):
+        yield

@@ -54,18 +54,8 @@ RIGHT = ("class UpperHandler(socketserver.StreamRequestHandler):\n"
          "            self.wfile.write(line.upper())\n")
 WRONG = RIGHT.replace("line.upper()", "line")
 
-pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(900)]
-
-
-@pytest.fixture(autouse=True)
-def _no_notebook_meanwhile(request, notebook_slot):
-    """A hub, its servers and their kernels take both cores in bursts: while a slow test here
-    runs, no course notebook (whose timing claims assume one other thing running) executes."""
-    if request.node.get_closest_marker("slow") is None:
-        yield
-        return
-    with notebook_slot(every=True):
-        yield
+pytestmark = [pytest.mark.slow, pytest.mark.browser, pytest.mark.timeout(900),
+              pytest.mark.usefixtures("no_notebook_meanwhile")]
 
 
 def _run(*command, **kwargs):

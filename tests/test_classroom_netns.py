@@ -87,17 +87,6 @@ def test_subnets_follow_the_uid_and_skip_what_the_host_uses():
                                               ipaddress.ip_network("10.213.0.5/32")], 1001)
 
 
-@pytest.fixture(autouse=True)
-def _no_notebook_meanwhile(request, notebook_slot):
-    """A hub, its servers and their kernels take both cores in bursts: while a slow test here
-    runs, no course notebook (whose timing claims assume one other thing running) executes."""
-    if request.node.get_closest_marker("slow") is None:
-        yield
-        return
-    with notebook_slot(every=True):
-        yield
-
-
 # --- slow: a real hub ----------------------------------------------------------------------
 
 def _missing_for_hub():
@@ -528,6 +517,7 @@ def ip_forward_restored():
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("no_notebook_meanwhile")
 @needs_root_linux
 def test_netns_spawner_gives_each_learner_a_private_loopback(two_learners, tmp_path):
     a, b = two_learners
@@ -640,6 +630,7 @@ def netns_timings(hub):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("no_notebook_meanwhile")
 @needs_root_linux
 def test_plain_local_process_spawner_shares_loopback(two_learners, tmp_path):
     """(c) The contrast: with jupyterhub's own LocalProcessSpawner, B reaches A's server."""
@@ -669,6 +660,7 @@ def test_plain_local_process_spawner_shares_loopback(two_learners, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("no_notebook_meanwhile")
 @needs_root_linux
 def test_netns_spawner_after_a_hub_crash(two_learners, tmp_path):
     """The hub dies (SIGKILL) with both servers up, and B's server dies while it is down.
@@ -704,6 +696,7 @@ def test_netns_spawner_after_a_hub_crash(two_learners, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.usefixtures("no_notebook_meanwhile")
 @needs_root_linux
 def test_netns_spawner_says_when_the_hub_listens_on_loopback_only(two_learners, tmp_path):
     """A hub on 127.0.0.1 alone cannot be reached from a namespace: the spawn fails with
